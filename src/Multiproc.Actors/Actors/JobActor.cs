@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Multiproc.Actors.Serialization;
+using static Multiproc.Actors.Actors.PoolCommands;
+using static Multiproc.Actors.Actors.PoolProtocol;
+
+namespace Multiproc.Actors.Actors;
+
+/// <summary>
+/// The aggregator of one call: puts each chunk's results at its input position, keeps the failure
+/// with the lowest input index, and completes the call once every chunk has reported — no fail-fast,
+/// as Python's pool.
+/// </summary>
+internal sealed class JobActor : ReceiveActor
+{
+    private readonly JobSpec _job;
+    private readonly PayloadCodec _codec;
+    private readonly bool[] _reported;
+    private int _remaining;
+    private int _failedAt = int.MaxValue;
+    private Func<Exception>? _failure;
+
+    public JobActor(JobSpec job, PayloadCodec codec)
+    {
+        _job = job;
+        _codec = codec;
+        _reported = new bool[job.Chunks.Count];
+        _remaining = job.Chunks.Count;
+
+        Receive<ChunkDone>(done => Report(done.ChunkIndex, () =>
+        {
+            // Once some item has failed, later results are never read: skip decoding them.
+            if (_failure is not null)
+                return;
+            try
+            {
+                _job.Sink.Accept(_job.Chunks[done.ChunkIndex].Start, _codec.Decode(done.Results));
+            }
+            catch (Exception e)
+            {
+                Fail(_job.Chunks[done.ChunkIndex].Start, () => e);
+            }
+        }));
+        Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, () => Fail(failed.ItemIndex, failed.Error.ToException)));
+        Receive<ChunkLost>(lost => Report(lost.ChunkIndex, () => Fail(lost.ItemIndex, () => lost.Error)));
+        Receive<AbortJob>(abort =>
+        {
+            _job.Sink.Fail(abort.Error);
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(JobSpec job, PayloadCodec codec) =>
+        Akka.Actor.Props.Create(() => new JobActor(job, codec));
+
+    private void Report(int chunkIndex, Action record)
+    {
+        // A chunk reports once; a late duplicate (a worker presumed dead that answered after all) is ignored.
+        if ((uint)chunkIndex >= (uint)_reported.Length || _reported[chunkIndex])
+            return;
+        _reported[chunkIndex] = true;
+        record();
+        if (--_remaining > 0)
+            return;
+        if (_failure is not null)
+            _job.Sink.Fail(_failure());
+        else
+            _job.Sink.Complete();
+        Context.Stop(Self);
+    }
+
+    private void Fail(int itemIndex, Func<Exception> error)
+    {
+        if (itemIndex >= _failedAt)
+            return;
+        _failedAt = itemIndex;
+        _failure = error;
+    }
+}

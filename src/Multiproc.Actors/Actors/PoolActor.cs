@@ -1,0 +1,418 @@
+using Akka.Actor;
+using Akka.Event;
+using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Launching;
+using Multiproc.Actors.Serialization;
+using static Multiproc.Actors.Actors.PoolCommands;
+using static Multiproc.Actors.Actors.PoolProtocol;
+
+namespace Multiproc.Actors.Actors;
+
+/// <summary>What a pool actor is started with.</summary>
+internal sealed record PoolSetup(
+    int Processes,
+    string Token,
+    Payload? Initializer,
+    MultiprocSettings Settings,
+    IWorkerLauncher Launcher,
+    PayloadCodec Codec,
+    TaskCompletionSource AllExited);
+
+/// <summary>
+/// The pool: owns the ledger of queued and in-flight chunks and of worker processes. Workers get
+/// up to <c>multiproc.pool.prefetch</c> chunks each and ask for more by finishing one; a dead
+/// worker's chunks go back to the front of the queue and a replacement is launched.
+/// </summary>
+internal sealed class PoolActor : ReceiveActor, IWithTimers
+{
+    private enum State { Running, Closing, Terminated }
+
+    private readonly PoolSetup _setup;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<int, Launched> _launched = new();
+    private readonly Dictionary<IActorRef, Worker> _workers = new();
+    private readonly Dictionary<long, Job> _jobs = new();
+    private readonly LinkedList<Work> _queue = new();
+    private State _state = State.Running;
+    private Exception? _broken;
+    private int _failedStarts;
+    private int? _lastExitCode;
+
+    public PoolActor(PoolSetup setup)
+    {
+        _setup = setup;
+
+        Receive<Start>(_ => OnStart());
+        Receive<RegisterWorker>(OnRegister);
+        Receive<WorkerReady>(_ => OnReady());
+        Receive<InitializerFailed>(OnInitializerFailed);
+        Receive<SubmitJob>(submit => OnSubmit(submit.Job));
+        Receive<ChunkDone>(done => OnChunkReport(done.JobId, done.ChunkIndex, done));
+        Receive<ChunkFailed>(failed => OnChunkReport(failed.JobId, failed.ChunkIndex, failed));
+        Receive<WorkerExited>(exited => OnProcessGone(exited.Pid, exited.ExitCode));
+        Receive<Terminated>(OnWorkerTerminated);
+        Receive<StartTimedOut>(OnStartTimedOut);
+        Receive<RetireTimedOut>(timedOut =>
+        {
+            if (_launched.TryGetValue(timedOut.Pid, out var launched))
+                launched.Process.Kill();
+        });
+        Receive<ClosePool>(_ => OnClose());
+        Receive<TerminatePool>(_ => OnTerminate());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(PoolSetup setup) => Akka.Actor.Props.Create(() => new PoolActor(setup));
+
+    private MultiprocSettings Settings => _setup.Settings;
+
+    private void OnStart()
+    {
+        try
+        {
+            for (var i = 0; i < _setup.Processes; i++)
+                Launch();
+            Sender.Tell(Started.Instance);
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new Status.Failure(e));
+            Context.Stop(Self);
+        }
+    }
+
+    private void Launch()
+    {
+        var self = Self;
+        var process = _setup.Launcher.Launch(
+            Akka.Serialization.Serialization.SerializedActorPath(Self),
+            (pid, exitCode) => self.Tell(new WorkerExited(pid, exitCode)));
+        _launched[process.Pid] = new Launched(process);
+        Timers.StartSingleTimer(StartTimerKey(process.Pid), new StartTimedOut(process.Pid), Settings.WorkerStartTimeout);
+    }
+
+    private void OnRegister(RegisterWorker register)
+    {
+        // Only a process this pool launched, presenting the context's token, becomes a worker.
+        if (register.Token != _setup.Token)
+        {
+            _log.Warning("Dropped a worker registration from {0} (pid {1}): wrong token.", Sender, register.Pid);
+            return;
+        }
+        if (!_launched.TryGetValue(register.Pid, out var launched) || launched.Worker is not null)
+        {
+            _log.Warning("Dropped a worker registration from {0}: pid {1} is not a worker this pool launched.", Sender, register.Pid);
+            return;
+        }
+        var worker = new Worker(register.Pid, Sender);
+        launched.Worker = worker;
+        _workers[Sender] = worker;
+        Context.Watch(Sender);
+        Sender.Tell(new Welcome(_setup.Initializer));
+    }
+
+    private void OnReady()
+    {
+        if (!_workers.TryGetValue(Sender, out var worker) || worker.Ready)
+            return;
+        worker.Ready = true;
+        _failedStarts = 0;
+        Timers.Cancel(StartTimerKey(worker.Pid));
+        Dispatch();
+        RetireIdleWorkers();
+    }
+
+    private void OnInitializerFailed(InitializerFailed failed)
+    {
+        if (!_workers.ContainsKey(Sender))
+            return;
+        // Every worker runs the same initializer: respawning would fail the same way, forever.
+        Break(failed.Error.ToException());
+    }
+
+    private void OnSubmit(JobSpec job)
+    {
+        if (_broken is not null)
+        {
+            job.Sink.Fail(_broken);
+            return;
+        }
+        if (_state == State.Terminated)
+        {
+            job.Sink.Fail(Terminated());
+            return;
+        }
+        if (job.Chunks.Count == 0)
+        {
+            job.Sink.Complete();
+            return;
+        }
+        var aggregator = Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher));
+        var entry = new Job(job, aggregator, job.Chunks.Count);
+        _jobs[job.JobId] = entry;
+        foreach (var chunk in job.Chunks)
+            _queue.AddLast(new Work(entry, chunk));
+        Dispatch();
+    }
+
+    private void OnChunkReport(long jobId, int chunkIndex, object report)
+    {
+        if (!_workers.TryGetValue(Sender, out var worker))
+        {
+            _log.Warning("Dropped a result from {0}: not a worker of this pool.", Sender);
+            return;
+        }
+        var work = worker.InFlight.Find(w => w.Job.Spec.JobId == jobId && w.Chunk.Index == chunkIndex);
+        if (work is null)
+            return;
+        worker.InFlight.Remove(work);
+        work.Job.Aggregator.Tell(report);
+        ChunkFinished(work.Job);
+        Dispatch();
+        RetireIdleWorkers();
+    }
+
+    private void OnWorkerTerminated(Terminated terminated)
+    {
+        if (!_workers.TryGetValue(terminated.ActorRef, out var worker) || !_launched.TryGetValue(worker.Pid, out var launched))
+            return;
+        // A retiring worker's actor stops before its remoting has said goodbye; killing it now
+        // would make the association fail noisily. Its exit (or the retire timeout) ends it.
+        if (worker.Retiring)
+            return;
+        // Otherwise the worker is gone as far as work goes: make sure the process is too.
+        launched.Process.Kill();
+        OnProcessGone(worker.Pid, null);
+    }
+
+    private void OnStartTimedOut(StartTimedOut timedOut)
+    {
+        if (_launched.TryGetValue(timedOut.Pid, out var launched) && launched.Worker is not { Ready: true })
+        {
+            _log.Warning("Worker process {0} did not get ready within {1}; killing it.", timedOut.Pid, Settings.WorkerStartTimeout);
+            launched.Process.Kill();
+        }
+    }
+
+    private void OnProcessGone(int pid, int? exitCode)
+    {
+        if (!_launched.Remove(pid, out var launched))
+            return;
+        Timers.Cancel(StartTimerKey(pid));
+        Timers.Cancel(RetireTimerKey(pid));
+        exitCode ??= _lastExitCode;
+        _lastExitCode = exitCode;
+        var wasReady = launched.Worker is { Ready: true };
+        if (launched.Worker is { } worker)
+        {
+            _workers.Remove(worker.Ref);
+            Context.Unwatch(worker.Ref);
+            Requeue(worker, exitCode);
+        }
+        if (_state == State.Terminated || _broken is not null)
+        {
+            CheckAllExited();
+            return;
+        }
+        if (!wasReady && ++_failedStarts >= Settings.MaxFailedStarts)
+        {
+            Break(new InvalidOperationException(
+                $"Worker processes failed to start {_failedStarts} times in a row (last exit code {exitCode?.ToString() ?? "unknown"}); " +
+                "their own output, if any, is on this process's standard error."));
+            return;
+        }
+        var retiring = launched.Worker is { Retiring: true };
+        if (!retiring && (_state == State.Running || _queue.Count > 0))
+        {
+            try
+            {
+                Launch();
+            }
+            catch (Exception e)
+            {
+                Break(e);
+                return;
+            }
+        }
+        Dispatch();
+        CheckAllExited();
+    }
+
+    private void Requeue(Worker worker, int? exitCode)
+    {
+        // Back to the front, in their original order, so the call they belong to is not starved.
+        for (var i = worker.InFlight.Count - 1; i >= 0; i--)
+        {
+            var work = worker.InFlight[i];
+            work.Tries++;
+            if (work.Tries >= Settings.MaxTries)
+            {
+                work.Job.Aggregator.Tell(new ChunkLost(work.Chunk.Index, work.Chunk.Start,
+                    new WorkerCrashedException(work.Chunk.Start, work.Tries, exitCode)));
+                ChunkFinished(work.Job);
+            }
+            else
+            {
+                _queue.AddFirst(work);
+            }
+        }
+        worker.InFlight.Clear();
+    }
+
+    private void OnClose()
+    {
+        if (_state != State.Running)
+            return;
+        _state = State.Closing;
+        RetireIdleWorkers();
+        CheckAllExited();
+    }
+
+    private void OnTerminate()
+    {
+        if (_state == State.Terminated)
+            return;
+        _state = State.Terminated;
+        AbortAll(Terminated());
+        foreach (var launched in _launched.Values)
+            launched.Process.Kill();
+        CheckAllExited();
+    }
+
+    private void Break(Exception error)
+    {
+        _broken = error;
+        AbortAll(error);
+        foreach (var launched in _launched.Values)
+            launched.Process.Kill();
+        CheckAllExited();
+    }
+
+    private void AbortAll(Exception error)
+    {
+        foreach (var job in _jobs.Values)
+            job.Aggregator.Tell(new AbortJob(error));
+        _jobs.Clear();
+        _queue.Clear();
+        foreach (var worker in _workers.Values)
+            worker.InFlight.Clear();
+    }
+
+    private void Dispatch()
+    {
+        while (_queue.First is { } next)
+        {
+            Worker? target = null;
+            foreach (var worker in _workers.Values)
+            {
+                if (worker.Ready && !worker.Retiring && worker.InFlight.Count < Settings.Prefetch
+                    && (target is null || worker.InFlight.Count < target.InFlight.Count))
+                    target = worker;
+            }
+            if (target is null)
+                return;
+            _queue.RemoveFirst();
+            var work = next.Value;
+            var job = work.Job.Spec;
+            var function = target.KnownJobs.Add(job.JobId) ? job.Function : null;
+            var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
+            target.Forget.Clear();
+            target.InFlight.Add(work);
+            target.Ref.Tell(new RunChunk(job.JobId, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
+        }
+    }
+
+    private void ChunkFinished(Job job)
+    {
+        if (--job.Remaining > 0)
+            return;
+        _jobs.Remove(job.Spec.JobId);
+        foreach (var worker in _workers.Values)
+        {
+            if (worker.KnownJobs.Remove(job.Spec.JobId))
+                worker.Forget.Add(job.Spec.JobId);
+        }
+    }
+
+    private void RetireIdleWorkers()
+    {
+        if (_state != State.Closing || _queue.Count > 0)
+            return;
+        foreach (var launched in _launched.Values)
+        {
+            switch (launched.Worker)
+            {
+                case null:
+                    // Never registered and nothing left to do: no need to wait for it to start.
+                    launched.Process.Kill();
+                    break;
+                case { Ready: true, Retiring: false, InFlight.Count: 0 } worker:
+                    worker.Retiring = true;
+                    worker.Ref.Tell(Retire.Instance);
+                    Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
+                    break;
+            }
+        }
+    }
+
+    private void CheckAllExited()
+    {
+        if (_state == State.Running && _broken is null)
+            return;
+        if (_launched.Count > 0)
+            return;
+        _setup.AllExited.TrySetResult();
+        if (_state != State.Running)
+            Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        // Stopped from outside (context disposed) or done: nothing may outlive the pool.
+        AbortAll(Terminated());
+        foreach (var launched in _launched.Values)
+            launched.Process.Kill();
+        foreach (var launched in _launched.Values)
+            launched.Process.WaitForExit(Settings.RetireTimeout);
+        _launched.Clear();
+        _setup.AllExited.TrySetResult();
+    }
+
+    private static PoolTerminatedException Terminated() => new("The pool was terminated before this work completed.");
+
+    private static string StartTimerKey(int pid) => $"start-{pid}";
+
+    private static string RetireTimerKey(int pid) => $"retire-{pid}";
+
+    private sealed class Launched(IWorkerProcess process)
+    {
+        public IWorkerProcess Process { get; } = process;
+        public Worker? Worker { get; set; }
+    }
+
+    private sealed class Worker(int pid, IActorRef actor)
+    {
+        public int Pid { get; } = pid;
+        public IActorRef Ref { get; } = actor;
+        public bool Ready { get; set; }
+        public bool Retiring { get; set; }
+        public List<Work> InFlight { get; } = [];
+        public HashSet<long> KnownJobs { get; } = [];
+        public List<long> Forget { get; } = [];
+    }
+
+    private sealed class Job(JobSpec spec, IActorRef aggregator, int remaining)
+    {
+        public JobSpec Spec { get; } = spec;
+        public IActorRef Aggregator { get; } = aggregator;
+        public int Remaining { get; set; } = remaining;
+    }
+
+    private sealed class Work(Job job, ChunkSpec chunk)
+    {
+        public Job Job { get; } = job;
+        public ChunkSpec Chunk { get; } = chunk;
+        public int Tries { get; set; }
+    }
+}

@@ -1,0 +1,69 @@
+using Akka.Actor;
+using Multiproc.Actors.Serialization;
+
+namespace Multiproc.Actors.Actors;
+
+/// <summary>What the caller's side hands its pool actor and job aggregators; never leaves the process.</summary>
+internal static class PoolCommands
+{
+    /// <summary>Launch the worker processes; answered with <see cref="Started"/> or a <see cref="Status.Failure"/>.</summary>
+    public sealed record Start : INoSerializationVerificationNeeded
+    {
+        public static readonly Start Instance = new();
+    }
+
+    /// <summary>The worker processes are launched (not necessarily registered yet).</summary>
+    public sealed record Started : INoSerializationVerificationNeeded
+    {
+        public static readonly Started Instance = new();
+    }
+
+    /// <summary>A call's work: queue its chunks and aggregate their results into its sink.</summary>
+    public sealed record SubmitJob(JobSpec Job) : INoSerializationVerificationNeeded;
+
+    /// <summary>No new work; retire workers once the queue is done.</summary>
+    public sealed record ClosePool : INoSerializationVerificationNeeded
+    {
+        public static readonly ClosePool Instance = new();
+    }
+
+    /// <summary>Kill the workers now and fail what is pending.</summary>
+    public sealed record TerminatePool : INoSerializationVerificationNeeded
+    {
+        public static readonly TerminatePool Instance = new();
+    }
+
+    /// <summary>The OS reported a worker process's exit.</summary>
+    public sealed record WorkerExited(int Pid, int? ExitCode) : INoSerializationVerificationNeeded;
+
+    /// <summary>A launched worker did not register (or get ready) in time.</summary>
+    public sealed record StartTimedOut(int Pid) : INoSerializationVerificationNeeded;
+
+    /// <summary>A retiring worker did not exit in time.</summary>
+    public sealed record RetireTimedOut(int Pid) : INoSerializationVerificationNeeded;
+
+    /// <summary>A chunk that cannot complete (its workers kept dying); the error replaces its results.</summary>
+    public sealed record ChunkLost(int ChunkIndex, int ItemIndex, Exception Error) : INoSerializationVerificationNeeded;
+
+    /// <summary>The whole job fails with <paramref name="Error"/> (pool terminated or broken).</summary>
+    public sealed record AbortJob(Exception Error) : INoSerializationVerificationNeeded;
+}
+
+/// <summary>One chunk of a job: items <c>[Start, Start + Count)</c> of the input, serialized.</summary>
+internal sealed record ChunkSpec(int Index, int Start, int Count, Payload Items);
+
+/// <summary>A call's work as the pool actor queues it.</summary>
+internal sealed record JobSpec(long JobId, Payload Function, IReadOnlyList<ChunkSpec> Chunks, IJobSink Sink);
+
+/// <summary>Where a job's results go: the typed half of a call, owned by its facade method.</summary>
+internal interface IJobSink
+{
+    /// <summary>Stores one chunk's decoded results at input position <paramref name="start"/>.</summary>
+    void Accept(int start, object? results);
+
+    /// <summary>Every chunk is in.</summary>
+    void Complete();
+
+    /// <summary>The call fails with <paramref name="error"/>.</summary>
+    void Fail(Exception error);
+}

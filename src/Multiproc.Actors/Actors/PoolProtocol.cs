@@ -1,0 +1,48 @@
+using Akka.Actor;
+using Multiproc.Actors.Serialization;
+
+namespace Multiproc.Actors.Actors;
+
+/// <summary>
+/// The messages of a pool: between the <see cref="PoolActor"/> and its worker processes' <see cref="WorkerActor"/>s
+/// (wire messages, <see cref="IMultiprocMessage"/>), and between the <see cref="ProcessPool"/> facade and its actor (local only).
+/// </summary>
+internal static class PoolProtocol
+{
+    // ---- worker → pool ----
+
+    /// <summary>A freshly started worker presents the context's token and its process id; the sender is its <see cref="WorkerActor"/>.</summary>
+    public sealed record RegisterWorker(string Token, int Pid) : IMultiprocMessage;
+
+    /// <summary>The worker ran its initializer (or had none) and takes work.</summary>
+    public sealed record WorkerReady : IMultiprocMessage
+    {
+        public static readonly WorkerReady Instance = new();
+    }
+
+    /// <summary>The initializer threw in the worker.</summary>
+    public sealed record InitializerFailed(RemoteError Error) : IMultiprocMessage;
+
+    /// <summary>A chunk ran; its results, serialized in the worker, in item order.</summary>
+    public sealed record ChunkDone(long JobId, int ChunkIndex, Payload Results) : IMultiprocMessage;
+
+    /// <summary>A chunk stopped at the item <paramref name="ItemIndex"/> (input position) that threw, or whose results could not travel.</summary>
+    public sealed record ChunkFailed(long JobId, int ChunkIndex, int ItemIndex, RemoteError Error) : IMultiprocMessage;
+
+    // ---- pool → worker ----
+
+    /// <summary>Accepts a registration: run the initializer (if any), then report <see cref="WorkerReady"/>.</summary>
+    public sealed record Welcome(Payload? Initializer) : IMultiprocMessage;
+
+    /// <summary>
+    /// Run a chunk. <paramref name="Function"/> travels only with a worker's first chunk of a job;
+    /// <paramref name="ForgetJobs"/> lists finished jobs whose functions the worker may drop.
+    /// </summary>
+    public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs) : IMultiprocMessage;
+
+    /// <summary>Finish what was handed out, then leave the association and exit.</summary>
+    public sealed record Retire : IMultiprocMessage
+    {
+        public static readonly Retire Instance = new();
+    }
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Event;
+using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Functions;
+using Multiproc.Actors.Serialization;
+using static Multiproc.Actors.Actors.PoolProtocol;
+
+namespace Multiproc.Actors.Actors;
+
+/// <summary>
+/// The worker side of a pool, in the worker process: registers with its parent, takes work only
+/// from that parent (work is code execution), and runs it on a thread of its own so a long task
+/// never blocks the actor from receiving the next chunk or <see cref="Retire"/>.
+/// </summary>
+internal sealed class WorkerActor : ReceiveActor
+{
+    private readonly IActorRef _parent;
+    private readonly string _token;
+    private readonly PayloadCodec _codec;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private TaskThread? _tasks;
+
+    public WorkerActor(IActorRef parent, string token, MultiprocSettings settings)
+    {
+        _parent = parent;
+        _token = token;
+        _codec = new PayloadCodec(Context.System, settings.MaximumMessageSize);
+
+        Receive<Welcome>(FromParent, welcome =>
+        {
+            if (_tasks is not null)
+                return;
+            _tasks = new TaskThread(_parent, Self, _codec);
+            _tasks.Post(welcome);
+        });
+        Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
+        Receive<Retire>(FromParent, _ =>
+        {
+            // Leaving through the actor system's shutdown ends the association cleanly: the parent logs nothing.
+            var system = Context.System;
+            if (_tasks is null)
+                system.Terminate();
+            else
+                _tasks.CompleteThen(() => system.Terminate());
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_parent), _ => Context.System.Terminate());
+        ReceiveAny(message =>
+            _log.Warning("Dropped {0} from {1}: a worker takes messages only from the pool that launched it.", message.GetType().Name, Sender));
+    }
+
+    public static Props Props(IActorRef parent, string token, MultiprocSettings settings) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(parent, token, settings));
+
+    protected override void PreStart()
+    {
+        Context.Watch(_parent);
+        _parent.Tell(new RegisterWorker(_token, Environment.ProcessId), Self);
+    }
+
+    protected override void PostStop() => _tasks?.CompleteThen(null);
+
+    private bool FromParent(object _) => Sender.Equals(_parent);
+
+    /// <summary>
+    /// The thread that runs the initializer and chunks in arrival order. Results are told straight to
+    /// the parent from here, with the worker actor as sender.
+    /// </summary>
+    private sealed class TaskThread
+    {
+        private readonly BlockingCollection<object> _inbox = new();
+        private readonly IActorRef _parent;
+        private readonly IActorRef _self;
+        private readonly PayloadCodec _codec;
+        private readonly Dictionary<long, ChunkRunner> _runners = new();
+        private Action? _whenDone;
+
+        public TaskThread(IActorRef parent, IActorRef self, PayloadCodec codec)
+        {
+            _parent = parent;
+            _self = self;
+            _codec = codec;
+            new Thread(Loop) { IsBackground = true, Name = "multiproc-tasks" }.Start();
+        }
+
+        public void Post(object work) => _inbox.Add(work);
+
+        public void CompleteThen(Action? whenDone)
+        {
+            if (_inbox.IsAddingCompleted)
+                return;
+            _whenDone = whenDone;
+            _inbox.CompleteAdding();
+        }
+
+        private void Loop()
+        {
+            foreach (var work in _inbox.GetConsumingEnumerable())
+            {
+                switch (work)
+                {
+                    case Welcome welcome:
+                        _parent.Tell(RunInitializer(welcome.Initializer), _self);
+                        break;
+                    case RunChunk chunk:
+                        _parent.Tell(Run(chunk), _self);
+                        break;
+                }
+            }
+            _whenDone?.Invoke();
+        }
+
+        private object RunInitializer(Payload? payload)
+        {
+            if (payload is null)
+                return WorkerReady.Instance;
+            try
+            {
+                var call = (InitializerCall)_codec.Decode(payload)!;
+                call.Function.Resolve().DynamicInvoke(call.Args);
+                return WorkerReady.Instance;
+            }
+            catch (Exception e)
+            {
+                return new InitializerFailed(RemoteError.From(e));
+            }
+        }
+
+        private IMultiprocMessage Run(RunChunk chunk)
+        {
+            foreach (var finished in chunk.ForgetJobs)
+                _runners.Remove(finished);
+            ChunkOutcome outcome;
+            try
+            {
+                outcome = RunnerFor(chunk).Run(_codec.Decode(chunk.Items));
+            }
+            catch (Exception e)
+            {
+                return new ChunkFailed(chunk.JobId, chunk.ChunkIndex, chunk.Start, RemoteError.From(e));
+            }
+            if (outcome.Error is { } error)
+                return new ChunkFailed(chunk.JobId, chunk.ChunkIndex, chunk.Start + outcome.FailedAt, RemoteError.From(error));
+            try
+            {
+                return new ChunkDone(chunk.JobId, chunk.ChunkIndex,
+                    _codec.Encode(outcome.Results, $"the results of items {chunk.Start} and on"));
+            }
+            catch (Exception e)
+            {
+                return new ChunkFailed(chunk.JobId, chunk.ChunkIndex, chunk.Start, RemoteError.From(e));
+            }
+        }
+
+        private ChunkRunner RunnerFor(RunChunk chunk)
+        {
+            if (_runners.TryGetValue(chunk.JobId, out var runner))
+                return runner;
+            if (chunk.Function is null)
+                throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
+            var function = (JobFunction)_codec.Decode(chunk.Function)!;
+            runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
+            _runners[chunk.JobId] = runner;
+            return runner;
+        }
+    }
+}

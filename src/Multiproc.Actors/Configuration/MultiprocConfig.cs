@@ -1,0 +1,38 @@
+using Akka.Configuration;
+
+namespace Multiproc.Actors.Configuration;
+
+/// <summary>The embedded reference configuration and the configurations built on it.</summary>
+internal static class MultiprocConfig
+{
+    private const string ResourceName = "Multiproc.Actors.multiproc.conf";
+    private const string FrameSizeKey = "akka.remote.dot-netty.tcp.maximum-frame-size";
+
+    private static readonly Lazy<Config> Reference = new(Load);
+
+    /// <summary>hocon/multiproc.conf as embedded in this assembly.</summary>
+    public static Config Default => Reference.Value;
+
+    /// <summary>
+    /// The configuration of an actor system the library creates: the user's keys over the reference,
+    /// with Akka's frame size raised so that a payload of <c>multiproc.maximum-message-size</c> fits.
+    /// </summary>
+    public static Config ForOwnedSystem(Config? user)
+    {
+        var merged = (user ?? Config.Empty).WithFallback(Default);
+        var settings = MultiprocSettings.Create(merged);
+        var frame = settings.MaximumMessageSize + MultiprocSettings.EnvelopeAllowance;
+        return ConfigurationFactory.ParseString($"{FrameSizeKey} = {frame}b").WithFallback(merged);
+    }
+
+    /// <summary>The frame size a system was created with: what any one message may weigh.</summary>
+    public static long FrameSize(Config systemConfig) => systemConfig.GetByteSize(FrameSizeKey, null) ?? 128000;
+
+    private static Config Load()
+    {
+        using var stream = typeof(MultiprocConfig).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"The embedded resource {ResourceName} is missing from {typeof(MultiprocConfig).Assembly.Location}.");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,57 @@
+using Akka.Configuration;
+
+namespace Multiproc.Actors.Configuration;
+
+/// <summary>
+/// The <c>multiproc</c> section of the configuration, read once. The only reader of those keys:
+/// defaults live in <c>hocon/multiproc.conf</c>, never in code.
+/// </summary>
+internal sealed record MultiprocSettings
+{
+    /// <summary>The configuration key that bounds every payload; named in size errors.</summary>
+    public const string MaximumMessageSizeKey = "multiproc.maximum-message-size";
+
+    /// <summary>Room left in an Akka frame for the envelope around a payload.</summary>
+    public const long EnvelopeAllowance = 256 * 1024;
+
+    public required long MaximumMessageSize { get; init; }
+    public required int Prefetch { get; init; }
+    public required int MaxTries { get; init; }
+    public required TimeSpan WorkerStartTimeout { get; init; }
+    public required int MaxFailedStarts { get; init; }
+    public required TimeSpan RetireTimeout { get; init; }
+    public required TimeSpan RegisterTimeout { get; init; }
+
+    /// <summary>Reads the settings from a configuration that has the reference configuration as fallback.</summary>
+    public static MultiprocSettings Create(Config config)
+    {
+        var settings = new MultiprocSettings
+        {
+            MaximumMessageSize = config.GetByteSize(MaximumMessageSizeKey, null) ?? throw Missing(MaximumMessageSizeKey),
+            Prefetch = config.GetInt("multiproc.pool.prefetch"),
+            MaxTries = config.GetInt("multiproc.pool.max-tries"),
+            WorkerStartTimeout = config.GetTimeSpan("multiproc.pool.worker-start-timeout"),
+            MaxFailedStarts = config.GetInt("multiproc.pool.max-failed-starts"),
+            RetireTimeout = config.GetTimeSpan("multiproc.pool.retire-timeout"),
+            RegisterTimeout = config.GetTimeSpan("multiproc.worker.register-timeout"),
+        };
+        if (settings.MaximumMessageSize < 1024)
+            throw new ConfigurationException($"{MaximumMessageSizeKey} must be at least 1 KiB, was {settings.MaximumMessageSize} bytes.");
+        if (settings.Prefetch < 1)
+            throw new ConfigurationException($"multiproc.pool.prefetch must be at least 1, was {settings.Prefetch}.");
+        return settings;
+    }
+
+    /// <summary>
+    /// The limit payloads are held to in a system whose frame size is already fixed (one the user
+    /// brought): never more than the frame can carry with its envelope.
+    /// </summary>
+    public MultiprocSettings WithFrameSize(long frameSize)
+    {
+        var room = frameSize - Math.Min(frameSize / 4, EnvelopeAllowance);
+        return room >= MaximumMessageSize ? this : this with { MaximumMessageSize = room };
+    }
+
+    private static ConfigurationException Missing(string key) =>
+        new($"The configuration has no '{key}'. Use MultiprocContext.DefaultConfig as its fallback.");
+}

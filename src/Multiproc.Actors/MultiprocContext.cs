@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Remote;
+using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Launching;
+using Multiproc.Actors.Serialization;
+
+namespace Multiproc.Actors;
+
+/// <summary>
+/// The runtime behind pools, queues and child processes: the caller-side <see cref="ActorSystem"/>
+/// (Akka.Remote on 127.0.0.1, port 0 unless configured) and the launcher of worker processes.
+/// </summary>
+/// <remarks>
+/// Python: <c>multiprocessing.get_context()</c>. <see cref="Default"/> serves <c>new ProcessPool(...)</c>
+/// and lives until the process exits; a context from <see cref="Create(Config?)"/> ends its actor
+/// system and every worker it started when disposed; one from <see cref="Create(ActorSystem)"/>
+/// ends its workers but never a system it does not own.
+/// </remarks>
+public sealed class MultiprocContext : IDisposable, IAsyncDisposable
+{
+    private static readonly Lazy<MultiprocContext> DefaultContext = new(CreateDefault);
+    private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(10);
+
+    // Paths of the caller's configuration a worker needs to read the same payloads and limits.
+    private static readonly string[] WorkerConfigPaths =
+    [
+        "multiproc",
+        "akka.loglevel",
+        "akka.stdout-loglevel",
+        "akka.actor.serializers",
+        "akka.actor.serialization-bindings",
+        "akka.actor.serialization-identifiers",
+        "akka.actor.serialization-settings",
+        "akka.remote.dot-netty.tcp.maximum-frame-size",
+    ];
+
+    private readonly bool _ownsSystem;
+    private readonly ProcessLauncher _launcher;
+    private readonly ConcurrentDictionary<ProcessPool, byte> _pools = new();
+    private int _poolCounter;
+    private int _disposed;
+
+    private MultiprocContext(ActorSystem system, bool ownsSystem)
+    {
+        System = system;
+        _ownsSystem = ownsSystem;
+        // A system the user brought may lack the library's keys (its dispatcher above all).
+        system.Settings.InjectTopLevelFallback(MultiprocConfig.Default);
+        var config = system.Settings.Config;
+        Settings = MultiprocSettings.Create(config).WithFrameSize(MultiprocConfig.FrameSize(config));
+        Codec = new PayloadCodec(system, Settings.MaximumMessageSize);
+        Token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        _launcher = new ProcessLauncher(Token, HoconWriter.Write(config, WorkerConfigPaths));
+    }
+
+    /// <summary>The process-wide context, started on first use; used by constructors not given one.</summary>
+    public static MultiprocContext Default => DefaultContext.Value;
+
+    /// <summary>The embedded reference configuration (hocon/multiproc.conf): merge it as the fallback of your own.</summary>
+    public static Config DefaultConfig => MultiprocConfig.Default;
+
+    /// <summary>The caller-side actor system.</summary>
+    public ActorSystem System { get; }
+
+    internal MultiprocSettings Settings { get; }
+
+    internal PayloadCodec Codec { get; }
+
+    /// <summary>The per-context secret a worker presents to register; travels on stdin only.</summary>
+    internal string Token { get; }
+
+    internal IWorkerLauncher Launcher => _launcher;
+
+    internal string ActorNamespace => "multiproc";
+
+    /// <summary>Creates a context with its own actor system, configured by <paramref name="config"/> over <see cref="DefaultConfig"/>.</summary>
+    /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
+    public static MultiprocContext Create(Config? config = null)
+    {
+        var system = ActorSystem.Create("multiproc", MultiprocConfig.ForOwnedSystem(config));
+        return new MultiprocContext(system, ownsSystem: true);
+    }
+
+    /// <summary>Creates a context inside an existing actor system, which must have remoting enabled.</summary>
+    /// <param name="system">The system; merge <see cref="DefaultConfig"/> as its configuration's fallback to get the library's serializer bindings and frame size.</param>
+    /// <exception cref="ArgumentException">The system has no remoting.</exception>
+    public static MultiprocContext Create(ActorSystem system)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        if (((ExtendedActorSystem)system).Provider is not IRemoteActorRefProvider)
+            throw new ArgumentException(
+                "The actor system has no remoting: set akka.actor.provider = remote (or cluster), or use MultiprocContext.Create(config).",
+                nameof(system));
+        return new MultiprocContext(system, ownsSystem: false);
+    }
+
+    /// <summary>Creates a pool of worker processes in this context.</summary>
+    /// <inheritdoc cref="ProcessPool(int?, Delegate?, object?[], int?, MultiprocContext?)" path="/param"/>
+    public ProcessPool Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int? maxtasksperchild = null) =>
+        new(processes, initializer, initargs, maxtasksperchild, this);
+
+    internal string NextPoolName() => $"pool-{Interlocked.Increment(ref _poolCounter)}";
+
+    internal void Track(ProcessPool pool)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _pools[pool] = 0;
+    }
+
+    internal void Untrack(ProcessPool pool) => _pools.TryRemove(pool, out _);
+
+    /// <summary>Terminates every pool of this context, kills its workers, and ends the actor system if this context created it.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (var pool in _pools.Keys)
+            pool.Terminate();
+        _launcher.KillAll(ShutdownWait);
+        if (_ownsSystem)
+            System.Terminate().Wait(ShutdownWait);
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static MultiprocContext CreateDefault()
+    {
+        var context = Create();
+        // Python joins its pools' workers at exit; here they are ended so none lingers.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => context.Dispose();
+        return context;
+    }
+}

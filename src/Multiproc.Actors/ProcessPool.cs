@@ -1,0 +1,197 @@
+using Akka.Actor;
+using Multiproc.Actors.Actors;
+using Multiproc.Actors.Functions;
+using Multiproc.Actors.Serialization;
+using static Multiproc.Actors.Actors.PoolCommands;
+
+namespace Multiproc.Actors;
+
+/// <summary>
+/// A pool of worker processes that runs a function over many inputs in parallel and returns the
+/// results in input order.
+/// </summary>
+/// <remarks>
+/// <para>Python: <c>multiprocessing.Pool</c>. Named like .NET's <c>ThreadPool</c>; a bare <c>Pool</c>
+/// would clash with <c>Akka.Routing.Pool</c>.</para>
+/// <para>How a call flows (every piece of mutable state lives in an actor, never here):</para>
+/// <code>
+///  Map(func, items)                     caller process                      worker processes
+///  ─────────────────                    ──────────────                      ────────────────
+///  serialize func + item chunks ──SubmitJob──► PoolActor ──RunChunk──────► WorkerActor → task thread
+///  (fails here if they cannot travel)          queue / in flight ◄─ChunkDone── results serialized there
+///                                              │ forwards
+///  AsyncResult ◄──── results in input order ── JobActor (aggregator: one per call)
+/// </code>
+/// </remarks>
+public sealed class ProcessPool : IDisposable, IAsyncDisposable
+{
+    private const int Running = 0;
+    private const int Closed = 1;
+    private const int Terminated = 2;
+    private static readonly TimeSpan LaunchTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly MultiprocContext _context;
+    private readonly IActorRef _actor;
+    private readonly TaskCompletionSource _allExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _state;
+    private int _disposed;
+    private long _nextJobId;
+
+    /// <summary>Starts a pool of worker processes.</summary>
+    /// <param name="processes">Worker processes; <c>null</c> for <see cref="Environment.ProcessorCount"/>.</param>
+    /// <param name="initializer">Runs once in each worker before its first task, with <paramref name="initargs"/>: the place to set per-worker statics.</param>
+    /// <param name="initargs">The initializer's arguments, checked against its parameters before any process starts.</param>
+    /// <param name="maxtasksperchild">Tasks a worker runs before a fresh process replaces it; <c>null</c> for no limit.</param>
+    /// <param name="context">The context to run in; <c>null</c> for <see cref="MultiprocContext.Default"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="processes"/> or <paramref name="maxtasksperchild"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException">The initializer cannot be sent to a worker, or <paramref name="initargs"/> does not fit its parameters.</exception>
+    public ProcessPool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null,
+        int? maxtasksperchild = null, MultiprocContext? context = null)
+        : this(new PoolOptions { Processes = processes, Initializer = initializer, InitArgs = initargs, MaxTasksPerChild = maxtasksperchild }, context)
+    {
+    }
+
+    /// <summary>Starts a pool of worker processes as <paramref name="options"/> say.</summary>
+    /// <param name="options">The pool's options.</param>
+    /// <param name="context">The context to run in; <c>null</c> for <see cref="MultiprocContext.Default"/>.</param>
+    public ProcessPool(PoolOptions options, MultiprocContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Processes is < 1)
+            throw new ArgumentOutOfRangeException("processes", options.Processes, "A pool needs at least one worker process.");
+        if (options.MaxTasksPerChild is < 1)
+            throw new ArgumentOutOfRangeException("maxtasksperchild", options.MaxTasksPerChild, "maxtasksperchild must be at least 1, or null for no limit.");
+        Processes = options.Processes ?? Environment.ProcessorCount;
+        _context = context ?? MultiprocContext.Default;
+        var initializer = Initializers.Encode(options.Initializer, options.InitArgs, _context.Codec);
+
+        _context.Track(this);
+        try
+        {
+            var setup = new PoolSetup(Processes, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited);
+            _actor = _context.System.ActorOf(PoolActor.Props(setup).WithDispatcher(MultiprocDispatcher), _context.NextPoolName());
+            // Returns once the processes are launched, not once they are ready: the first call waits for them.
+            _actor.Ask<Started>(Start.Instance, LaunchTimeout).GetAwaiter().GetResult();
+        }
+        catch
+        {
+            _context.Untrack(this);
+            throw;
+        }
+    }
+
+    internal const string MultiprocDispatcher = "multiproc.dispatcher";
+
+    /// <summary>The number of worker processes.</summary>
+    public int Processes { get; }
+
+    /// <summary>Applies <paramref name="func"/> to every item and returns the results in input order, blocking until all are in.</summary>
+    /// <remarks>Python: <c>Pool.map</c>. Reads the whole input at the call; an exception the input throws is thrown here.</remarks>
+    /// <param name="func">A static method, a lambda, or a closure over serializable values.</param>
+    /// <param name="iterable">The inputs.</param>
+    /// <param name="chunksize">Items per task; <c>null</c> picks ceil(n / (4 × processes)), as Python does.</param>
+    /// <returns>The results, in input order.</returns>
+    /// <exception cref="InvalidOperationException">The pool was closed or terminated ("Pool not running").</exception>
+    /// <exception cref="ObjectDisposedException">The pool was disposed.</exception>
+    public IReadOnlyList<TResult> Map<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int? chunksize = null) =>
+        MapAsync(func, iterable, chunksize).Get();
+
+    /// <summary>Starts applying <paramref name="func"/> to every item; the results come in input order.</summary>
+    /// <remarks>Python: <c>Pool.map_async</c>. Reads the whole input at the call.</remarks>
+    /// <param name="func">A static method, a lambda, or a closure over serializable values.</param>
+    /// <param name="iterable">The inputs.</param>
+    /// <param name="chunksize">Items per task; <c>null</c> picks ceil(n / (4 × processes)).</param>
+    /// <param name="callback">Runs once with the results, on a thread-pool thread of this process, before the result is ready.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
+    /// <param name="progress">Told the number of items completed so far, as chunks complete.</param>
+    public AsyncResult<IReadOnlyList<TResult>> MapAsync<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable,
+        int? chunksize = null, Action<IReadOnlyList<TResult>>? callback = null, Action<Exception>? errorCallback = null,
+        IProgress<int>? progress = null)
+    {
+        EnsureRunning();
+        var function = FunctionRef.From(func, nameof(func));
+        ArgumentNullException.ThrowIfNull(iterable);
+        if (chunksize is < 1)
+            throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
+        var items = iterable.ToArray();
+        var sink = new MapSink<TResult>(items.Length, progress);
+        Submit(Jobs.Build(Interlocked.Increment(ref _nextJobId), function, CallKind.Map, items, chunksize, Processes, sink, _context.Codec));
+        return new AsyncResult<IReadOnlyList<TResult>>(WithCallbacks(sink.Task, callback, errorCallback));
+    }
+
+    /// <summary>Stops accepting work; what is queued finishes, then the workers exit. Python: <c>close()</c>.</summary>
+    public void Close()
+    {
+        if (Interlocked.CompareExchange(ref _state, Closed, Running) == Running)
+            _actor.Tell(ClosePool.Instance);
+    }
+
+    /// <summary>
+    /// Stops the workers now; pending results fail with <see cref="PoolTerminatedException"/>. Python: <c>terminate()</c>.
+    /// </summary>
+    public void Terminate()
+    {
+        if (Interlocked.Exchange(ref _state, Terminated) != Terminated)
+            _actor.Tell(TerminatePool.Instance);
+    }
+
+    /// <summary>Waits for every worker process to exit. Python: <c>join()</c>.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="Close"/> or <see cref="Terminate"/> has not been called.</exception>
+    public void Join()
+    {
+        if (Volatile.Read(ref _state) == Running)
+            throw new InvalidOperationException("Join() needs Close() or Terminate() first: the workers of a running pool do not exit.");
+        // If the context's actor system is gone, its pool actor is too, and it killed its workers on the way out.
+        Task.WaitAny(_allExited.Task, _context.System.WhenTerminated);
+    }
+
+    /// <summary>Terminates the pool and waits for its workers to exit, as leaving Python's <c>with Pool() as p:</c> does. Harmless twice.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        Terminate();
+        Join();
+        _context.Untrack(this);
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        Terminate();
+        await Task.WhenAny(_allExited.Task, _context.System.WhenTerminated).ConfigureAwait(false);
+        _context.Untrack(this);
+    }
+
+    private void Submit(JobSpec job) => _actor.Tell(new SubmitJob(job));
+
+    private void EnsureRunning()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _state) != Running)
+            throw new InvalidOperationException("Pool not running: Close() or Terminate() was called. Create a new ProcessPool for more work.");
+    }
+
+    private static Task<T> WithCallbacks<T>(Task<T> task, Action<T>? callback, Action<Exception>? errorCallback)
+    {
+        return callback is null && errorCallback is null ? task : Run();
+
+        async Task<T> Run()
+        {
+            T result;
+            try
+            {
+                result = await task.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                errorCallback?.Invoke(e);
+                throw;
+            }
+            callback?.Invoke(result);
+            return result;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+
+namespace Multiproc.Actors.Serialization;
+
+/// <summary>
+/// An exception as a value on the wire (as CPython sends <c>(success, value)</c>): its type, message
+/// and stack trace, turned back into an exception at the caller's edge.
+/// </summary>
+internal sealed record RemoteError(string TypeName, string Message, string StackTrace, RemoteError? Inner)
+{
+    /// <summary>The key under which a rebuilt exception's <see cref="Exception.Data"/> holds the worker's stack trace.</summary>
+    public const string StackTraceKey = "RemoteStackTrace";
+
+    /// <summary>Captures an exception thrown in a worker.</summary>
+    public static RemoteError From(Exception exception)
+    {
+        if (exception is TargetInvocationException { InnerException: { } thrown })
+            exception = thrown;
+        var stack = exception.StackTrace ?? "";
+        if (exception.Data[StackTraceKey] is string earlier)
+            stack = earlier + Environment.NewLine + stack;
+        return new RemoteError(
+            exception.GetType().AssemblyQualifiedName ?? exception.GetType().FullName ?? exception.GetType().Name,
+            exception.Message,
+            stack,
+            exception.InnerException is { } inner ? From(inner) : null);
+    }
+
+    /// <summary>
+    /// The same exception type with the same message when the caller can build one through its
+    /// <c>(string, Exception)</c> or <c>(string)</c> constructor, else a <see cref="RemoteException"/>;
+    /// either way with the worker's stack trace attached.
+    /// </summary>
+    public Exception ToException()
+    {
+        var inner = Inner?.ToException();
+        var exception = Rebuild(inner) ?? new RemoteException(TypeName, Message, StackTrace, inner);
+        ExceptionDispatchInfo.SetRemoteStackTrace(exception, StackTrace);
+        exception.Data[StackTraceKey] = StackTrace;
+        return exception;
+    }
+
+    private Exception? Rebuild(Exception? inner)
+    {
+        var type = Type.GetType(TypeName, throwOnError: false);
+        if (type is null || type.IsAbstract || !typeof(Exception).IsAssignableFrom(type))
+            return null;
+        return Construct(type, [typeof(string), typeof(Exception)], [Message, inner])
+            ?? Construct(type, [typeof(string)], [Message]);
+    }
+
+    private Exception? Construct(Type type, Type[] signature, object?[] arguments)
+    {
+        var constructor = type.GetConstructor(signature);
+        if (constructor is null)
+            return null;
+        try
+        {
+            var exception = (Exception)constructor.Invoke(arguments);
+            // A type that composes its own message from the argument would report something else.
+            return exception.Message == Message ? exception : null;
+        }
+        catch (TargetInvocationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Configuration;
+using Multiproc.Actors.Actors;
+using Multiproc.Actors.Configuration;
+
+namespace Multiproc.Actors.Worker;
+
+/// <summary>
+/// The worker host: the entry point of Multiproc.Actors.dll when a pool launches it as
+/// <c>dotnet exec … Multiproc.Actors.dll Multiproc.Actors.Worker</c>.
+/// </summary>
+internal static class WorkerProgram
+{
+    /// <summary>The argument that marks a worker's command line (and makes workers easy to find with <c>ps</c>).</summary>
+    public const string Marker = "Multiproc.Actors.Worker";
+
+    /// <summary>Exit code when the parent went away (stdin closed) before the worker was told to retire.</summary>
+    public const int ParentGoneExitCode = 3;
+
+    /// <summary>Exit code when the worker could not start (bad handshake, parent unreachable).</summary>
+    public const int StartFailedExitCode = 4;
+
+    // Settings only a worker needs: its own ephemeral port, and no CLR exit hook, because a worker
+    // whose parent is gone must exit at once rather than run a graceful shutdown.
+    private const string WorkerOverrides = """
+        akka.remote.dot-netty.tcp.port = 0
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        akka.coordinated-shutdown.exit-clr = off
+        """;
+
+    private static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] != Marker)
+        {
+            Console.Error.WriteLine("Multiproc.Actors.dll is a library; it runs only as a worker process that a ProcessPool launches.");
+            return 2;
+        }
+        var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+        var handshake = WorkerHandshake.Read(stdin);
+        if (handshake is null)
+            return ParentGoneExitCode;
+        WatchParent(stdin);
+
+        var config = ConfigurationFactory.ParseString(WorkerOverrides)
+            .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
+            .WithFallback(MultiprocConfig.Default);
+        var system = ActorSystem.Create("multiproc-worker", config);
+        IActorRef parent;
+        try
+        {
+            parent = ((ExtendedActorSystem)system).Provider.ResolveActorRef(handshake.ParentPath);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"Multiproc.Actors worker {Environment.ProcessId}: cannot resolve its pool at {handshake.ParentPath}: {e}");
+            return StartFailedExitCode;
+        }
+        var settings = MultiprocSettings.Create(config)
+            .WithFrameSize(MultiprocConfig.FrameSize(config));
+        system.ActorOf(WorkerActor.Props(parent, handshake.Token, settings), "worker");
+        system.WhenTerminated.Wait();
+        return 0;
+    }
+
+    /// <summary>Exits the process as soon as stdin reaches EOF: the parent is gone (killed, crashed or exited).</summary>
+    private static void WatchParent(StreamReader stdin)
+    {
+        var watcher = new Thread(() =>
+        {
+            var buffer = new char[64];
+            while (stdin.Read(buffer, 0, buffer.Length) > 0)
+            {
+            }
+            Environment.Exit(ParentGoneExitCode);
+        })
+        {
+            IsBackground = true,
+            Name = "multiproc-parent-watch",
+        };
+        watcher.Start();
+    }
+}
