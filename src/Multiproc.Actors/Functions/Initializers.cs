@@ -16,6 +16,9 @@ internal static class Initializers
         }
         var function = FunctionRef.From(initializer, nameof(initializer));
         var parameters = initializer.GetType().GetMethod("Invoke")!.GetParameters();
+        // The method's own parameters carry the names the user wrote (a delegate type's are arg1, arg2...).
+        if (initializer.Method.GetParameters() is var named && named.Length == parameters.Length)
+            parameters = named;
         if (parameters.Length != args.Length)
             throw new ArgumentException(
                 $"The initializer takes {parameters.Length} argument(s) ({Describe(parameters)}) but initargs has {args.Length}.",

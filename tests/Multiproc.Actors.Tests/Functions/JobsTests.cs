@@ -1,0 +1,64 @@
+using Multiproc.Actors.Functions;
+using Multiproc.Actors.Serialization;
+using Xunit;
+
+namespace Multiproc.Actors.Tests.Functions;
+
+public sealed class JobsTests : MultiprocSpec
+{
+    private static readonly FunctionRef Identity = FunctionRef.From((Func<byte[], byte[]>)(x => x), "func");
+
+    [Theory]
+    [InlineData(0, 4, 1)]
+    [InlineData(1, 4, 1)]
+    [InlineData(16, 4, 1)]
+    [InlineData(17, 4, 2)]
+    [InlineData(1000, 2, 125)]
+    [InlineData(1001, 2, 126)]
+    public void The_default_chunk_size_is_Pythons(int items, int processes, int expected)
+    {
+        Assert.Equal(expected, Jobs.DefaultChunkSize(items, processes));
+    }
+
+    [Fact]
+    public void Chunks_cover_the_input_in_order()
+    {
+        var job = Build(Enumerable.Range(0, 10).Select(_ => new byte[1]).ToArray(), chunksize: 3, limit: 1 << 20);
+        Assert.Equal([0, 3, 6, 9], job.Chunks.Select(c => c.Start));
+        Assert.Equal([3, 3, 3, 1], job.Chunks.Select(c => c.Count));
+        Assert.Equal([0, 1, 2, 3], job.Chunks.Select(c => c.Index));
+    }
+
+    [Fact]
+    public void A_chosen_chunk_size_that_would_be_too_big_is_split()
+    {
+        var items = Enumerable.Range(0, 8).Select(_ => new byte[30_000]).ToArray();
+        var job = Build(items, chunksize: null, limit: 100_000);
+        Assert.True(job.Chunks.Count >= 4);
+        Assert.Equal(8, job.Chunks.Sum(c => c.Count));
+        Assert.All(job.Chunks, c => Assert.True(c.Items.Length <= 100_000));
+    }
+
+    [Fact]
+    public void An_item_over_the_limit_fails_naming_size_limit_and_key()
+    {
+        var items = new[] { new byte[10], new byte[200_000] };
+        var error = Assert.Throws<ArgumentException>(() => Build(items, chunksize: null, limit: 100_000));
+        Assert.Contains("index 1", error.Message);
+        Assert.Contains("100,000", error.Message);
+        Assert.Contains("multiproc.maximum-message-size", error.Message);
+    }
+
+    [Fact]
+    public void An_argument_holding_process_local_state_is_refused()
+    {
+        var codec = new PayloadCodec(Sys, 1 << 20);
+        var function = FunctionRef.From((Func<object, int>)(_ => 0), "func");
+        var error = Assert.Throws<ArgumentException>(() =>
+            Jobs.Build(1, function, CallKind.Map, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
+        Assert.Contains("index 1", error.Message);
+    }
+
+    private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>
+        Jobs.Build(1, Identity, CallKind.Map, items, chunksize, 2, new RecordingSink<byte[]>(items.Length), new PayloadCodec(Sys, limit));
+}

@@ -1,0 +1,311 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Multiproc.Actors.Actors;
+using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Serialization;
+using Xunit;
+using static Multiproc.Actors.Actors.PoolCommands;
+using static Multiproc.Actors.Actors.PoolProtocol;
+
+namespace Multiproc.Actors.Tests;
+
+public sealed class PoolActorSpec : MultiprocSpec
+{
+    private const string Token = "the-token";
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+
+    private readonly FakeLauncher _launcher = new();
+    private readonly PayloadCodec _codec;
+    private readonly TaskCompletionSource _allExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private MultiprocSettings _settings;
+
+    public PoolActorSpec()
+    {
+        _settings = MultiprocSettings.Create(Sys.Settings.Config) with { Prefetch = 2, MaxTries = 3, MaxFailedStarts = 3 };
+        _codec = new PayloadCodec(Sys, _settings.MaximumMessageSize);
+    }
+
+    [Fact]
+    public async Task Registration_with_a_wrong_token_is_dropped()
+    {
+        var pool = await StartPool(1);
+        var stranger = CreateTestProbe();
+        pool.Tell(new RegisterWorker("not-the-token", _launcher[0].Pid), stranger.Ref);
+        await stranger.ExpectNoMsgAsync(Quiet);
+
+        pool.Tell(new RegisterWorker(Token, _launcher[0].Pid), stranger.Ref);
+        await stranger.ExpectMsgAsync<Welcome>();
+    }
+
+    [Fact]
+    public async Task Registration_from_a_process_the_pool_did_not_launch_is_dropped()
+    {
+        var pool = await StartPool(1);
+        var stranger = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, 424242), stranger.Ref);
+        await stranger.ExpectNoMsgAsync(Quiet);
+    }
+
+    [Fact]
+    public async Task Welcome_carries_the_initializer()
+    {
+        var initializer = _codec.Encode("init", "the initializer");
+        var pool = await StartPool(1, initializer);
+        var worker = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, _launcher[0].Pid), worker.Ref);
+        var welcome = await worker.ExpectMsgAsync<Welcome>();
+        Assert.Equal(initializer.Bytes, welcome.Initializer!.Bytes);
+    }
+
+    [Fact]
+    public async Task Results_are_in_input_order_when_chunks_complete_out_of_order()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, Enumerable.Range(0, 6).ToArray(), chunkSize: 2);
+
+        var first = await worker.ExpectMsgAsync<RunChunk>();
+        var second = await worker.ExpectMsgAsync<RunChunk>();
+        await worker.ExpectNoMsgAsync(Quiet); // prefetch is 2: the third waits for room
+
+        Reply(pool, worker, second, x => x * 10);
+        var third = await worker.ExpectMsgAsync<RunChunk>();
+        Reply(pool, worker, third, x => x * 10);
+        Reply(pool, worker, first, x => x * 10);
+
+        Assert.Equal(new[] { 0, 10, 20, 30, 40, 50 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal([0, 2, 4], new[] { first.Start, second.Start, third.Start });
+    }
+
+    [Fact]
+    public async Task The_function_travels_with_a_workers_first_chunk_of_a_job_only_and_finished_jobs_are_forgotten()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 7, [1, 2, 3], chunkSize: 1);
+
+        var first = await worker.ExpectMsgAsync<RunChunk>();
+        var second = await worker.ExpectMsgAsync<RunChunk>();
+        Assert.NotNull(first.Function);
+        Assert.Null(second.Function);
+        Reply(pool, worker, first, x => x);
+        var third = await worker.ExpectMsgAsync<RunChunk>();
+        Assert.Null(third.Function);
+        Reply(pool, worker, second, x => x);
+        Reply(pool, worker, third, x => x);
+        await sink.Completion.Task.WaitAsync(RemainingOrDefault);
+
+        Submit(pool, jobId: 8, [4], chunkSize: 1);
+        var next = await worker.ExpectMsgAsync<RunChunk>();
+        Assert.NotNull(next.Function);
+        Assert.Equal([7L], next.ForgetJobs);
+    }
+
+    [Fact]
+    public async Task A_dead_workers_chunks_run_again_on_another_worker_and_a_replacement_is_launched()
+    {
+        var pool = await StartPool(2);
+        var doomed = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1, 2], chunkSize: 1);
+        // Both chunks go to the only ready worker; then a second worker arrives.
+        var lost1 = await doomed.ExpectMsgAsync<RunChunk>();
+        var lost2 = await doomed.ExpectMsgAsync<RunChunk>();
+        var survivor = await Register(pool, 1);
+
+        _launcher[0].Exit(137);
+
+        var again1 = await survivor.ExpectMsgAsync<RunChunk>();
+        var again2 = await survivor.ExpectMsgAsync<RunChunk>();
+        Assert.Equal([lost1.ChunkIndex, lost2.ChunkIndex], new[] { again1.ChunkIndex, again2.ChunkIndex });
+        Assert.NotNull(again1.Function); // the survivor had never seen this job
+        await AwaitAssertAsync(() => Assert.Equal(3, _launcher.Launched.Count));
+
+        Reply(pool, survivor, again2, x => x + 1);
+        Reply(pool, survivor, again1, x => x + 1);
+        Assert.Equal(new[] { 2, 3 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_late_reply_from_a_worker_presumed_dead_is_ignored()
+    {
+        var pool = await StartPool(2);
+        var doomed = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [5], chunkSize: 1);
+        var chunk = await doomed.ExpectMsgAsync<RunChunk>();
+        var survivor = await Register(pool, 1);
+        _launcher[0].Exit(137);
+        var again = await survivor.ExpectMsgAsync<RunChunk>();
+
+        Reply(pool, doomed, chunk, _ => -1);   // the dead worker's answer arrives after all
+        Reply(pool, survivor, again, x => x);
+        Assert.Equal(new[] { 5 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_chunk_whose_workers_keep_dying_fails_with_WorkerCrashedException_after_max_tries()
+    {
+        _settings = _settings with { MaxTries = 2 };
+        var pool = await StartPool(1);
+        var sink = Submit(pool, jobId: 1, [0, 1, 2, 3], chunkSize: 2);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var worker = await Register(pool, attempt);
+            await worker.ExpectMsgAsync<RunChunk>();
+            await worker.ExpectMsgAsync<RunChunk>();
+            _launcher[attempt].Exit(134);
+        }
+
+        var error = await Assert.ThrowsAsync<WorkerCrashedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(0, error.TaskIndex);
+        Assert.Equal(2, error.Tries);
+        Assert.Equal(134, error.ExitCode);
+    }
+
+    [Fact]
+    public async Task When_several_chunks_fail_the_lowest_input_index_is_reported_after_every_chunk_reports()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, Enumerable.Range(0, 6).ToArray(), chunkSize: 2);
+        var c0 = await worker.ExpectMsgAsync<RunChunk>();
+        var c1 = await worker.ExpectMsgAsync<RunChunk>();
+
+        pool.Tell(new ChunkFailed(1, c1.ChunkIndex, 3, RemoteError.From(new InvalidOperationException("item 3"))), worker.Ref);
+        var c2 = await worker.ExpectMsgAsync<RunChunk>();
+        pool.Tell(new ChunkFailed(1, c0.ChunkIndex, 1, RemoteError.From(new ArgumentException("item 1"))), worker.Ref);
+        Assert.False(sink.Completion.Task.IsCompleted);
+        Reply(pool, worker, c2, x => x);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal("item 1", error.Message);
+    }
+
+    [Fact]
+    public async Task Results_from_an_actor_that_is_not_a_worker_are_dropped()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await worker.ExpectMsgAsync<RunChunk>();
+
+        var stranger = CreateTestProbe();
+        Reply(pool, stranger, chunk, _ => 666);
+        Reply(pool, worker, chunk, x => x);
+        Assert.Equal(new[] { 1 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task Close_retires_idle_workers_once_the_queue_is_done_and_reports_when_all_have_exited()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await worker.ExpectMsgAsync<RunChunk>();
+
+        pool.Tell(ClosePool.Instance);
+        await worker.ExpectNoMsgAsync(Quiet); // busy: not retired yet
+        Reply(pool, worker, chunk, x => x);
+        await worker.ExpectMsgAsync<Retire>();
+        await sink.Completion.Task.WaitAsync(RemainingOrDefault);
+        Assert.False(_allExited.Task.IsCompleted);
+
+        _launcher[0].Exit(0);
+        await _allExited.Task.WaitAsync(RemainingOrDefault);
+        Assert.Single(_launcher.Launched); // a retired worker is not replaced
+    }
+
+    [Fact]
+    public async Task Close_kills_workers_that_never_registered_when_there_is_nothing_to_do()
+    {
+        var pool = await StartPool(2);
+        pool.Tell(ClosePool.Instance);
+        await _allExited.Task.WaitAsync(RemainingOrDefault);
+        Assert.All(_launcher.Launched, p => Assert.True(p.Killed));
+    }
+
+    [Fact]
+    public async Task Terminate_fails_pending_work_with_PoolTerminatedException_and_kills_the_workers()
+    {
+        var pool = await StartPool(2);
+        await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1, 2, 3], chunkSize: 1);
+
+        pool.Tell(TerminatePool.Instance);
+
+        await Assert.ThrowsAsync<PoolTerminatedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        await _allExited.Task.WaitAsync(RemainingOrDefault);
+        Assert.All(_launcher.Launched, p => Assert.True(p.Killed));
+    }
+
+    [Fact]
+    public async Task An_initializer_that_throws_fails_pending_and_later_calls_with_its_exception_without_respawning()
+    {
+        var pool = await StartPool(2);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var worker = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, _launcher[0].Pid), worker.Ref);
+        await worker.ExpectMsgAsync<Welcome>();
+
+        pool.Tell(new InitializerFailed(RemoteError.From(new FormatException("bad init"))), worker.Ref);
+
+        var error = await Assert.ThrowsAsync<FormatException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal("bad init", error.Message);
+        var later = Submit(pool, jobId: 2, [1], chunkSize: 1);
+        await Assert.ThrowsAsync<FormatException>(() => later.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(2, _launcher.Launched.Count);
+        Assert.All(_launcher.Launched, p => Assert.True(p.Killed));
+    }
+
+    [Fact]
+    public async Task Workers_that_keep_failing_to_start_fail_the_calls_instead_of_respawning_forever()
+    {
+        var pool = await StartPool(1);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+
+        for (var i = 0; i < _settings.MaxFailedStarts; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(4);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("failed to start", error.Message);
+        Assert.Equal(_settings.MaxFailedStarts, _launcher.Launched.Count);
+    }
+
+    private async Task<IActorRef> StartPool(int processes, Payload? initializer = null)
+    {
+        var setup = new PoolSetup(processes, Token, initializer, _settings, _launcher, _codec, _allExited);
+        var pool = Sys.ActorOf(PoolActor.Props(setup));
+        await pool.Ask<Started>(Start.Instance, RemainingOrDefault);
+        return pool;
+    }
+
+    private async Task<TestProbe> Register(IActorRef pool, int launchedIndex)
+    {
+        // A replacement is launched asynchronously, after the pool hears of its predecessor's exit.
+        await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > launchedIndex));
+        var worker = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, _launcher[launchedIndex].Pid), worker.Ref);
+        await worker.ExpectMsgAsync<Welcome>();
+        pool.Tell(WorkerReady.Instance, worker.Ref);
+        return worker;
+    }
+
+    private RecordingSink<int> Submit(IActorRef pool, long jobId, int[] items, int chunkSize)
+    {
+        var sink = new RecordingSink<int>(items.Length);
+        var chunks = items.Chunk(chunkSize)
+            .Select((chunk, index) => new ChunkSpec(index, index * chunkSize, chunk.Length, _codec.Encode(chunk, "items")))
+            .ToList();
+        pool.Tell(new SubmitJob(new JobSpec(jobId, _codec.Encode("function", "function"), chunks, sink)));
+        return sink;
+    }
+
+    private void Reply(IActorRef pool, TestProbe worker, RunChunk chunk, Func<int, int> function)
+    {
+        var items = (int[])_codec.Decode(chunk.Items)!;
+        pool.Tell(new ChunkDone(chunk.JobId, chunk.ChunkIndex, _codec.Encode(items.Select(function).ToArray(), "results")), worker.Ref);
+    }
+}
