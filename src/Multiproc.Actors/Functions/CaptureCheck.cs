@@ -113,7 +113,8 @@ internal static class CaptureCheck
         typeof(IActorRef).IsAssignableFrom(type) || typeof(ISurrogated).IsAssignableFrom(type)
         || typeof(MemberInfo).IsAssignableFrom(type) || typeof(Delegate).IsAssignableFrom(type);
 
-    private static bool IsStaticallySafe(Type type) => SafeTypes.GetOrAdd(type, static t => ComputeSafe(t, []));
+    /// <summary>True when no value of <paramref name="type"/> can reach process-local state, so its values need no walk.</summary>
+    public static bool IsStaticallySafe(Type type) => SafeTypes.GetOrAdd(type, static t => ComputeSafe(t, []));
 
     private static bool ComputeSafe(Type type, HashSet<Type> inProgress)
     {

@@ -18,10 +18,16 @@ internal static class Jobs
         IJobSink sink, PayloadCodec codec)
     {
         var functionPayload = codec.Encode(new JobFunction(function, kind), "the function with its captured values");
-        for (var i = 0; i < items.Length; i++)
+        // Items of a plain type (int, string, a sealed record of those) need no look, one by one.
+        if (!CaptureCheck.IsStaticallySafe(typeof(T)))
         {
-            var index = i;
-            CaptureCheck.Ensure(items[i], path => path.Length == 0 ? $"The argument at index {index}" : $"Member '{path}' of the argument at index {index}", "iterable");
+            for (var i = 0; i < items.Length; i++)
+            {
+                var index = i;
+                CaptureCheck.Ensure(items[i],
+                    path => path.Length == 0 ? $"The argument at index {index}" : $"Member '{path}' of the argument at index {index}",
+                    "iterable");
+            }
         }
         var chunks = new List<ChunkSpec>();
         var size = chunksize ?? DefaultChunkSize(items.Length, processes);
