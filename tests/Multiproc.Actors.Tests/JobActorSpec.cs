@@ -53,16 +53,15 @@ public sealed class JobActorSpec : MultiprocSpec
     }
 
     [Fact]
-    public async Task Abort_fails_the_call_at_once()
+    public async Task Stopping_the_aggregator_before_every_chunk_reported_fails_the_call()
     {
         var (job, sink) = Job(2, 1);
         var aggregator = Sys.ActorOf(JobActor.Props(job, _codec));
-        Watch(aggregator);
+        aggregator.Tell(Done(job, 0, [1]));
 
-        aggregator.Tell(new AbortJob(new PoolTerminatedException("gone")));
+        Sys.Stop(aggregator);
 
         await Assert.ThrowsAsync<PoolTerminatedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
-        await ExpectTerminatedAsync(aggregator);
     }
 
     private (JobSpec Job, RecordingSink<int> Sink) Job(int items, int chunkSize)

@@ -42,15 +42,18 @@ internal sealed class JobActor : ReceiveActor
         }));
         Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, () => Fail(failed.ItemIndex, failed.Error.ToException)));
         Receive<ChunkLost>(lost => Report(lost.ChunkIndex, () => Fail(lost.ItemIndex, () => lost.Error)));
-        Receive<AbortJob>(abort =>
-        {
-            _job.Sink.Fail(abort.Error);
-            Context.Stop(Self);
-        });
     }
 
     public static Props Props(JobSpec job, PayloadCodec codec) =>
         Akka.Actor.Props.Create(() => new JobActor(job, codec));
+
+    protected override void PostStop()
+    {
+        // Stopped before every chunk reported (the pool was terminated or its system shut down):
+        // the call must still end. A sink already completed ignores this.
+        if (_remaining > 0)
+            _job.Sink.Fail(new PoolTerminatedException("The pool stopped before this work completed."));
+    }
 
     private void Report(int chunkIndex, Action record)
     {

@@ -291,8 +291,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void AbortAll(Exception error)
     {
+        // Failed here, not through the aggregators: they may be stopping with this actor and never read a message.
         foreach (var job in _jobs.Values)
-            job.Aggregator.Tell(new AbortJob(error));
+        {
+            job.Spec.Sink.Fail(error);
+            Context.Stop(job.Aggregator);
+        }
         _jobs.Clear();
         _queue.Clear();
         foreach (var worker in _workers.Values)

@@ -44,9 +44,6 @@ internal static class PoolCommands
 
     /// <summary>A chunk that cannot complete (its workers kept dying); the error replaces its results.</summary>
     public sealed record ChunkLost(int ChunkIndex, int ItemIndex, Exception Error) : INoSerializationVerificationNeeded;
-
-    /// <summary>The whole job fails with <paramref name="Error"/> (pool terminated or broken).</summary>
-    public sealed record AbortJob(Exception Error) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>One chunk of a job: items <c>[Start, Start + Count)</c> of the input, serialized.</summary>
