@@ -1,6 +1,9 @@
 // A program the end-to-end tests run as a separate process, to see what happens to workers when
-// their parent dies. Usage: Multiproc.Actors.TestApp <mode>
+// their parent dies, and what a program's own output looks like. Usage: Multiproc.Actors.TestApp <mode>
 //   hold-pool: start a 2-worker pool, run one map on it, print "ready", then wait until killed.
+//   close-join <rounds> <processes>: <rounds> times, start a pool, run one map on it, Close() and
+//              Join() it, and print "round <i>: <n> results"; then print "done" and exit 0. What a
+//              user sees on standard output is then those lines only.
 using Multiproc.Actors;
 
 switch (args.FirstOrDefault())
@@ -15,7 +18,20 @@ switch (args.FirstOrDefault())
         GC.KeepAlive(pool);
         return 0;
     }
+    case "close-join" when args.Length == 3 && int.TryParse(args[1], out var rounds) && int.TryParse(args[2], out var processes):
+    {
+        for (var round = 1; round <= rounds; round++)
+        {
+            using var pool = new ProcessPool(processes);
+            var results = pool.Map(x => x * 2, Enumerable.Range(0, 4 * processes), chunksize: 1);
+            pool.Close();
+            pool.Join();
+            Console.WriteLine($"round {round}: {results.Count} results");
+        }
+        Console.WriteLine("done");
+        return 0;
+    }
     default:
-        Console.Error.WriteLine("usage: Multiproc.Actors.TestApp hold-pool");
+        Console.Error.WriteLine("usage: Multiproc.Actors.TestApp hold-pool | close-join <rounds> <processes>");
         return 2;
 }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Multiproc.Actors.EndToEndTests.Infrastructure;
+using static Multiproc.Actors.EndToEndTests.Infrastructure.Deadline;
+
+namespace Multiproc.Actors.EndToEndTests;
+
+/// <summary>The worker processes as the OS sees them.</summary>
+public sealed class WorkerProcessTests(ContextFixture fixture) : IClassFixture<ContextFixture>
+{
+    [Fact]
+    public Task A_workers_command_line_names_the_worker_entry_point_and_its_parent_is_the_caller() => Bounded(async () =>
+    {
+        var pool = await Call(() => new ProcessPool(2, context: fixture.Context));
+        try
+        {
+            var pids = await WorkerPids.Of(pool);
+
+            foreach (var pid in pids)
+            {
+                var args = ProcFs.CommandLine(pid);
+                Assert.NotNull(args);
+                Assert.Contains(ProcFs.WorkerMarker, args);
+                Assert.Contains(args, a => a.EndsWith("Multiproc.Actors.dll", StringComparison.Ordinal));
+                Assert.Equal(Environment.ProcessId, ProcFs.Stat(pid)?.ParentPid);
+            }
+            // And a scan of /proc finds them as this process's workers.
+            Assert.Subset(ProcFs.WorkersOf(Environment.ProcessId).ToHashSet(), pids.ToHashSet());
+        }
+        finally
+        {
+            await Deadline.Dispose(pool);
+        }
+    });
+
+    [Fact]
+    public Task Disposing_a_context_ends_its_workers() => Bounded(async () =>
+    {
+        var context = MultiprocContext.Create();
+        int[] pids = [];
+        try
+        {
+            var first = await Call(() => new ProcessPool(2, context: context));
+            var second = await Call(() => context.Pool(1));
+            pids = [.. await WorkerPids.Of(first), .. await WorkerPids.Of(second)];
+            Assert.Equal(3, pids.Distinct().Count());
+
+            await Deadline.Dispose(context);
+
+            await Eventually(() => !pids.Any(ProcFs.IsWorkerAlive), TimeSpan.FromSeconds(10), () => ProcFs.Alive(pids));
+            Assert.True(context.System.WhenTerminated.IsCompleted, "the context's actor system still runs");
+        }
+        finally
+        {
+            await Deadline.Dispose(context);
+            ProcFs.KillWorkers(pids);
+        }
+    });
+}
+
+/// <summary>
+/// Workers die with their parent. Runs alone (serial collection): the deadline is tight, and a
+/// loaded machine is not what it is about.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class ParentDeathTests
+{
+    private static readonly TimeSpan ExitWithin = TimeSpan.FromSeconds(2);
+
+    [Fact]
+    public Task When_the_parent_is_killed_its_workers_exit_within_two_seconds() => Bounded(async () =>
+    {
+        IReadOnlyList<int> workers = [];
+        using var app = RunningProgram.Start(Programs.TestApp, "hold-pool");
+        try
+        {
+            await app.WaitForLine("ready", TimeSpan.FromSeconds(60));
+            workers = ProcFs.WorkersOf(app.Pid);
+            Assert.True(workers.Count == 2, $"expected the TestApp's 2 workers, found [{string.Join(", ", workers)}]");
+            Assert.All(workers, pid => Assert.True(ProcFs.IsWorkerAlive(pid)));
+
+            app.Process.Kill();   // SIGKILL: no exit handler of the parent runs.
+            var sinceKill = Stopwatch.StartNew();
+
+            // (Not waiting for the app's exit first: its workers share its stdout pipe, so that wait
+            // would itself wait for them.)
+            var pids = workers;
+            await Eventually(() => !pids.Any(ProcFs.IsWorkerAlive), ExitWithin, () => ProcFs.Alive(pids), sinceKill);
+            await Within(app.Process.WaitForExitAsync());
+        }
+        finally
+        {
+            app.Kill();
+            ProcFs.KillWorkers(workers);
+        }
+    });
+}
