@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Remote;
 using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Launching;
@@ -36,6 +38,14 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         "akka.actor.serialization-settings",
         "akka.remote.dot-netty.tcp.maximum-frame-size",
     ];
+
+    // Akka.Remote sometimes reports a worker that left cleanly (Retire) as a failed association, with
+    // a WARNING and an ERROR carrying stack traces: its disassociate message races the socket's close.
+    // A worker's comings and goings are the pool's business (it watches the process itself), so the
+    // lifecycle chatter about worker systems is dropped from systems this library creates.
+    private static readonly LogFilterSetup WorkerLifecycleLogFilter = new LogFilterBuilder()
+        .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka\.tcp%3A%2F%2Fmultiproc-worker%40", RegexOptions.Compiled))
+        .Build();
 
     private readonly bool _ownsSystem;
     private readonly ProcessLauncher _launcher;
@@ -80,7 +90,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
     public static MultiprocContext Create(Config? config = null)
     {
-        var system = ActorSystem.Create("multiproc", MultiprocConfig.ForOwnedSystem(config));
+        var setup = BootstrapSetup.Create().WithConfig(MultiprocConfig.ForOwnedSystem(config)).And(WorkerLifecycleLogFilter);
+        var system = ActorSystem.Create("multiproc", setup);
         return new MultiprocContext(system, ownsSystem: true);
     }
 

@@ -68,7 +68,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         _context.Track(this);
         try
         {
-            var setup = new PoolSetup(Processes, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited);
+            var setup = new PoolSetup(Processes, options.MaxTasksPerChild, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited);
             _actor = _context.System.ActorOf(PoolActor.Props(setup).WithDispatcher(MultiprocDispatcher), _context.NextPoolName());
             // Returns once the processes are launched, not once they are ready: the first call waits for them.
             _actor.Ask<Started>(Start.Instance, LaunchTimeout).GetAwaiter().GetResult();
@@ -102,22 +102,121 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <param name="iterable">The inputs.</param>
     /// <param name="chunksize">Items per task; <c>null</c> picks ceil(n / (4 × processes)).</param>
     /// <param name="callback">Runs once with the results, on a thread-pool thread of this process, before the result is ready.</param>
-    /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails (the lowest input index's), likewise.</param>
     /// <param name="progress">Told the number of items completed so far, as chunks complete.</param>
     public AsyncResult<IReadOnlyList<TResult>> MapAsync<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable,
         int? chunksize = null, Action<IReadOnlyList<TResult>>? callback = null, Action<Exception>? errorCallback = null,
-        IProgress<int>? progress = null)
-    {
-        EnsureRunning();
-        var function = FunctionRef.From(func, nameof(func));
-        ArgumentNullException.ThrowIfNull(iterable);
-        if (chunksize is < 1)
-            throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
-        var items = iterable.ToArray();
-        var sink = new MapSink<TResult>(items.Length, progress);
-        Submit(Jobs.Build(Interlocked.Increment(ref _nextJobId), function, CallKind.Map, items, chunksize, Processes, sink, _context.Codec));
-        return new AsyncResult<IReadOnlyList<TResult>>(WithCallbacks(sink.Task, callback, errorCallback));
-    }
+        IProgress<int>? progress = null) =>
+        Result(Call<T, TResult>(func, iterable, chunksize, progress), callback, errorCallback);
+
+    /// <summary>Like <see cref="Map{T, TResult}"/>, for a function of two arguments given as pairs.</summary>
+    /// <remarks>Python: <c>Pool.starmap</c>.</remarks>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The argument pairs.</param>
+    /// <param name="chunksize">Items per task; <c>null</c> picks one.</param>
+    public IReadOnlyList<TResult> Starmap<T1, T2, TResult>(Func<T1, T2, TResult> func, IEnumerable<(T1, T2)> iterable, int? chunksize = null) =>
+        StarmapAsync(func, iterable, chunksize).Get();
+
+    /// <summary>Like <see cref="Map{T, TResult}"/>, for a function of three arguments given as triples.</summary>
+    /// <remarks>Python: <c>Pool.starmap</c>.</remarks>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The argument triples.</param>
+    /// <param name="chunksize">Items per task; <c>null</c> picks one.</param>
+    public IReadOnlyList<TResult> Starmap<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> func, IEnumerable<(T1, T2, T3)> iterable, int? chunksize = null) =>
+        Result(Call<(T1, T2, T3), TResult>(func, iterable, chunksize, null), null, null).Get();
+
+    /// <summary>Like <see cref="MapAsync{T, TResult}"/>, for a function of two arguments given as pairs.</summary>
+    /// <remarks>Python: <c>Pool.starmap_async</c>.</remarks>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The argument pairs.</param>
+    /// <param name="chunksize">Items per task; <c>null</c> picks one.</param>
+    /// <param name="callback">Runs once with the results, on a thread-pool thread of this process.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails.</param>
+    public AsyncResult<IReadOnlyList<TResult>> StarmapAsync<T1, T2, TResult>(Func<T1, T2, TResult> func, IEnumerable<(T1, T2)> iterable,
+        int? chunksize = null, Action<IReadOnlyList<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
+        Result(Call<(T1, T2), TResult>(func, iterable, chunksize, null), callback, errorCallback);
+
+    /// <summary>Runs <paramref name="func"/> once in a worker and returns its result. Python: <c>Pool.apply</c>.</summary>
+    /// <param name="func">The function.</param>
+    public TResult Apply<TResult>(Func<TResult> func) => ApplyAsync(func).Get();
+
+    /// <summary>Runs <paramref name="func"/> once in a worker with <paramref name="arg"/>. Python: <c>Pool.apply</c>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="arg">Its argument.</param>
+    public TResult Apply<T, TResult>(Func<T, TResult> func, T arg) => ApplyAsync(func, arg).Get();
+
+    /// <summary>Runs <paramref name="func"/> once in a worker with two arguments. Python: <c>Pool.apply</c>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="arg1">Its first argument.</param>
+    /// <param name="arg2">Its second argument.</param>
+    public TResult Apply<T1, T2, TResult>(Func<T1, T2, TResult> func, T1 arg1, T2 arg2) => ApplyAsync(func, arg1, arg2).Get();
+
+    /// <summary>Starts <paramref name="func"/> in a worker. Python: <c>Pool.apply_async</c>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="callback">Runs once with the result, on a thread-pool thread of this process, before the result is ready.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
+    public AsyncResult<TResult> ApplyAsync<TResult>(Func<TResult> func,
+        Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
+        Result(Single(Call<int, TResult>(func, [0], 1, null)), callback, errorCallback);
+
+    /// <summary>Starts <paramref name="func"/> in a worker with <paramref name="arg"/>. Python: <c>Pool.apply_async</c>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="arg">Its argument.</param>
+    /// <param name="callback">Runs once with the result, on a thread-pool thread of this process, before the result is ready.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
+    public AsyncResult<TResult> ApplyAsync<T, TResult>(Func<T, TResult> func, T arg,
+        Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
+        Result(Single(Call<T, TResult>(func, [arg], 1, null)), callback, errorCallback);
+
+    /// <summary>Starts <paramref name="func"/> in a worker with two arguments (our extension).</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="arg1">Its first argument.</param>
+    /// <param name="arg2">Its second argument.</param>
+    /// <param name="callback">Runs once with the result, on a thread-pool thread of this process, before the result is ready.</param>
+    /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
+    public AsyncResult<TResult> ApplyAsync<T1, T2, TResult>(Func<T1, T2, TResult> func, T1 arg1, T2 arg2,
+        Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
+        Result(Single(Call<(T1, T2), TResult>(func, [(arg1, arg2)], 1, null)), callback, errorCallback);
+
+    /// <summary>
+    /// Applies <paramref name="func"/> to the items lazily, yielding results in input order as they complete.
+    /// Input is read only as workers have room, so an endless sequence works.
+    /// </summary>
+    /// <remarks>
+    /// Python: <c>Pool.imap</c> — which reads its whole input at once; this does not. Leaving the loop
+    /// early stops reading input and drops the call's remaining work. A task's exception is thrown at its
+    /// position; one the input throws, after the results before it.
+    /// </remarks>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The inputs, read lazily.</param>
+    /// <param name="chunksize">Items per task.</param>
+    public IEnumerable<TResult> Imap<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize = 1) =>
+        Stream(func, iterable, chunksize, ordered: true, default).ToBlockingEnumerable();
+
+    /// <summary>Like <see cref="Imap{T, TResult}"/>, yielding results as they complete, in any order. Python: <c>Pool.imap_unordered</c>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The inputs, read lazily.</param>
+    /// <param name="chunksize">Items per task.</param>
+    public IEnumerable<TResult> ImapUnordered<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize = 1) =>
+        Stream(func, iterable, chunksize, ordered: false, default).ToBlockingEnumerable();
+
+    /// <summary>The asynchronous <see cref="Imap{T, TResult}"/>: results in input order; cancelling stops reading input and drops the remaining work.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The inputs, read lazily.</param>
+    /// <param name="chunksize">Items per task.</param>
+    /// <param name="cancellationToken">Cancels the iteration.</param>
+    public IAsyncEnumerable<TResult> ImapAsync<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize = 1,
+        CancellationToken cancellationToken = default) =>
+        Stream(func, iterable, chunksize, ordered: true, cancellationToken);
+
+    /// <summary>The asynchronous <see cref="ImapUnordered{T, TResult}"/>.</summary>
+    /// <param name="func">The function.</param>
+    /// <param name="iterable">The inputs, read lazily.</param>
+    /// <param name="chunksize">Items per task.</param>
+    /// <param name="cancellationToken">Cancels the iteration.</param>
+    public IAsyncEnumerable<TResult> ImapUnorderedAsync<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize = 1,
+        CancellationToken cancellationToken = default) =>
+        Stream(func, iterable, chunksize, ordered: false, cancellationToken);
 
     /// <summary>Stops accepting work; what is queued finishes, then the workers exit. Python: <c>close()</c>.</summary>
     public void Close()
@@ -165,7 +264,40 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         _context.Untrack(this);
     }
 
-    private void Submit(JobSpec job) => _actor.Tell(new SubmitJob(job));
+    /// <summary>Starts a whole call: checks it, reads the input, serializes everything, queues it.</summary>
+    private Task<IReadOnlyList<TResult>> Call<TItem, TResult>(Delegate func, IEnumerable<TItem> iterable, int? chunksize, IProgress<int>? progress)
+    {
+        EnsureRunning();
+        var function = FunctionRef.From(func, nameof(func));
+        ArgumentNullException.ThrowIfNull(iterable);
+        if (chunksize is < 1)
+            throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
+        var items = iterable.ToArray();
+        var sink = new MapSink<TResult>(items.Length, progress);
+        var job = Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _context.Codec);
+        _actor.Tell(new SubmitJob(job));
+        return sink.Task;
+    }
+
+    private IAsyncEnumerable<TResult> Stream<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize, bool ordered,
+        CancellationToken cancellationToken)
+    {
+        // Checked at the call, not at the first MoveNext: an iterator would defer these.
+        EnsureRunning();
+        var function = Jobs.EncodeFunction(FunctionRef.From(func, nameof(func)), _context.Codec);
+        ArgumentNullException.ThrowIfNull(iterable);
+        if (chunksize < 1)
+            throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1.");
+        // Enough chunks out to keep every worker's prefetch full while the consumer takes results.
+        var window = Processes * (_context.Settings.Prefetch + 1);
+        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, _context.Codec, iterable, chunksize, window);
+        return call.Run(ordered, cancellationToken);
+    }
+
+    private static async Task<T> Single<T>(Task<IReadOnlyList<T>> results) => (await results.ConfigureAwait(false))[0];
+
+    private static AsyncResult<T> Result<T>(Task<T> task, Action<T>? callback, Action<Exception>? errorCallback) =>
+        new(WithCallbacks(task, callback, errorCallback));
 
     private void EnsureRunning()
     {

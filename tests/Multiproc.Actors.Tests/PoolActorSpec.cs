@@ -18,6 +18,7 @@ public sealed class PoolActorSpec : MultiprocSpec
     private readonly PayloadCodec _codec;
     private readonly TaskCompletionSource _allExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private MultiprocSettings _settings;
+    private int? _maxTasks;
 
     public PoolActorSpec()
     {
@@ -274,9 +275,84 @@ public sealed class PoolActorSpec : MultiprocSpec
         Assert.Equal(_settings.MaxFailedStarts, _launcher.Launched.Count);
     }
 
+    [Fact]
+    public async Task A_worker_gets_no_more_than_maxtasksperchild_tasks_and_is_then_replaced()
+    {
+        _maxTasks = 1;
+        var pool = await StartPool(1);
+        var first = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1, 2, 3], chunkSize: 1);
+
+        var chunk = await first.ExpectMsgAsync<RunChunk>();
+        await first.ExpectNoMsgAsync(Quiet); // prefetch would allow 2; the quota allows 1
+        Reply(pool, first, chunk, x => x);
+        await first.ExpectMsgAsync<Retire>();
+
+        var second = await Register(pool, 1);
+        Reply(pool, second, await second.ExpectMsgAsync<RunChunk>(), x => x);
+        await second.ExpectMsgAsync<Retire>();
+        var third = await Register(pool, 2);
+        Reply(pool, third, await third.ExpectMsgAsync<RunChunk>(), x => x);
+
+        Assert.Equal(new[] { 1, 2, 3 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task Close_with_maxtasksperchild_launches_no_replacement_once_the_queue_is_empty()
+    {
+        _maxTasks = 1;
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        pool.Tell(ClosePool.Instance);
+        Reply(pool, worker, await worker.ExpectMsgAsync<RunChunk>(), x => x);
+        await worker.ExpectMsgAsync<Retire>();
+        _launcher[0].Exit(0);
+
+        await _allExited.Task.WaitAsync(RemainingOrDefault);
+        Assert.Single(_launcher.Launched);
+        await sink.Completion.Task.WaitAsync(RemainingOrDefault);
+    }
+
+    [Fact]
+    public async Task A_stream_hands_out_chunks_as_they_are_added_and_ending_it_drops_what_is_queued()
+    {
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = new StreamRecorder();
+        pool.Tell(new OpenStream(1, _codec.Encode("function", "function"), sink));
+        for (var i = 0; i < 3; i++)
+            pool.Tell(new AddChunk(1, new ChunkSpec(i, i, 1, _codec.Encode(new[] { i }, "items"))));
+
+        var c0 = await worker.ExpectMsgAsync<RunChunk>();
+        var c1 = await worker.ExpectMsgAsync<RunChunk>();
+        Reply(pool, worker, c1, x => x * 2);
+        await AwaitConditionAsync(() => Task.FromResult(sink.Chunks.Count == 1));
+        Assert.Equal(new[] { 2 }, (int[])sink.Chunks.Single().Results!);
+
+        var c2 = await worker.ExpectMsgAsync<RunChunk>();
+        pool.Tell(new EndStream(1));
+        Reply(pool, worker, c0, x => x);
+        Reply(pool, worker, c2, x => x);
+        Submit(pool, jobId: 2, [9], chunkSize: 1);
+        var next = await worker.ExpectMsgAsync<RunChunk>();
+        Assert.Equal(2, next.JobId);
+        Assert.Contains(1L, next.ForgetJobs);
+        Assert.Single(sink.Chunks); // results after the end go nowhere
+    }
+
+    private sealed class StreamRecorder : IStreamSink
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(int Index, object? Results, Exception? Error)> Chunks { get; } = new();
+
+        public void Chunk(int chunkIndex, object? results, Exception? error) => Chunks.Enqueue((chunkIndex, results, error));
+
+        public void Fail(Exception error) => Chunks.Enqueue((-1, null, error));
+    }
+
     private async Task<IActorRef> StartPool(int processes, Payload? initializer = null)
     {
-        var setup = new PoolSetup(processes, Token, initializer, _settings, _launcher, _codec, _allExited);
+        var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, _codec, _allExited);
         var pool = Sys.ActorOf(PoolActor.Props(setup));
         await pool.Ask<Started>(Start.Instance, RemainingOrDefault);
         return pool;

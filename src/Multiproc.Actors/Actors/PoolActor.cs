@@ -11,6 +11,7 @@ namespace Multiproc.Actors.Actors;
 /// <summary>What a pool actor is started with.</summary>
 internal sealed record PoolSetup(
     int Processes,
+    int? MaxTasksPerChild,
     string Token,
     Payload? Initializer,
     MultiprocSettings Settings,
@@ -47,6 +48,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Receive<WorkerReady>(_ => OnReady());
         Receive<InitializerFailed>(OnInitializerFailed);
         Receive<SubmitJob>(submit => OnSubmit(submit.Job));
+        Receive<OpenStream>(OnOpenStream);
+        Receive<AddChunk>(OnAddChunk);
+        Receive<EndStream>(OnEndStream);
         Receive<ChunkDone>(done => OnChunkReport(done.JobId, done.ChunkIndex, done));
         Receive<ChunkFailed>(failed => OnChunkReport(failed.JobId, failed.ChunkIndex, failed));
         Receive<WorkerExited>(exited => OnProcessGone(exited.Pid, exited.ExitCode));
@@ -133,14 +137,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnSubmit(JobSpec job)
     {
-        if (_broken is not null)
+        if (Refusal() is { } refusal)
         {
-            job.Sink.Fail(_broken);
-            return;
-        }
-        if (_state == State.Terminated)
-        {
-            job.Sink.Fail(Terminated());
+            job.Sink.Fail(refusal);
             return;
         }
         if (job.Chunks.Count == 0)
@@ -149,12 +148,50 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             return;
         }
         var aggregator = Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher));
-        var entry = new Job(job, aggregator, job.Chunks.Count);
+        var entry = new Job(job.JobId, job.Function, aggregator, job.Sink.Fail, job.Chunks.Count);
         _jobs[job.JobId] = entry;
         foreach (var chunk in job.Chunks)
             _queue.AddLast(new Work(entry, chunk));
         Dispatch();
     }
+
+    private void OnOpenStream(OpenStream open)
+    {
+        if (Refusal() is { } refusal)
+        {
+            open.Sink.Fail(refusal);
+            return;
+        }
+        var aggregator = Context.ActorOf(StreamActor.Props(open.Sink, _setup.Codec).WithDispatcher(Context.Props.Dispatcher));
+        _jobs[open.JobId] = new Job(open.JobId, open.Function, aggregator, open.Sink.Fail, remaining: null);
+    }
+
+    private void OnAddChunk(AddChunk add)
+    {
+        // A stream already failed (pool broken or terminated) or ended has nowhere to go.
+        if (!_jobs.TryGetValue(add.JobId, out var job))
+            return;
+        _queue.AddLast(new Work(job, add.Chunk));
+        Dispatch();
+    }
+
+    private void OnEndStream(EndStream end)
+    {
+        if (!_jobs.Remove(end.JobId, out var job))
+            return;
+        for (var node = _queue.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Job == job)
+                _queue.Remove(node);
+            node = next;
+        }
+        Context.Stop(job.Aggregator);
+        Forget(job);
+        RetireIdleWorkers();
+    }
+
+    private Exception? Refusal() => _broken ?? (_state == State.Terminated ? Terminated() : null);
 
     private void OnChunkReport(long jobId, int chunkIndex, object report)
     {
@@ -163,12 +200,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             _log.Warning("Dropped a result from {0}: not a worker of this pool.", Sender);
             return;
         }
-        var work = worker.InFlight.Find(w => w.Job.Spec.JobId == jobId && w.Chunk.Index == chunkIndex);
+        var work = worker.InFlight.Find(w => w.Job.Id == jobId && w.Chunk.Index == chunkIndex);
         if (work is null)
             return;
         worker.InFlight.Remove(work);
         work.Job.Aggregator.Tell(report);
         ChunkFinished(work.Job);
+        if (worker.QuotaUsed(_setup.MaxTasksPerChild) && worker.InFlight.Count == 0)
+            Replace(worker);
         Dispatch();
         RetireIdleWorkers();
     }
@@ -245,6 +284,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         for (var i = worker.InFlight.Count - 1; i >= 0; i--)
         {
             var work = worker.InFlight[i];
+            // Work of a stream whose consumer has gone needs no second run.
+            if (!_jobs.TryGetValue(work.Job.Id, out var job) || job != work.Job)
+                continue;
             work.Tries++;
             if (work.Tries >= Settings.MaxTries)
             {
@@ -258,6 +300,29 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             }
         }
         worker.InFlight.Clear();
+    }
+
+    /// <summary>maxtasksperchild: the worker has run its last task; a fresh process takes its place.</summary>
+    private void Replace(Worker worker)
+    {
+        RetireWorker(worker);
+        if (_state != State.Running && _queue.Count == 0)
+            return;
+        try
+        {
+            Launch();
+        }
+        catch (Exception e)
+        {
+            Break(e);
+        }
+    }
+
+    private void RetireWorker(Worker worker)
+    {
+        worker.Retiring = true;
+        worker.Ref.Tell(Retire.Instance);
+        Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
     }
 
     private void OnClose()
@@ -294,7 +359,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         // Failed here, not through the aggregators: they may be stopping with this actor and never read a message.
         foreach (var job in _jobs.Values)
         {
-            job.Spec.Sink.Fail(error);
+            job.Abort(error);
             Context.Stop(job.Aggregator);
         }
         _jobs.Clear();
@@ -311,6 +376,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             foreach (var worker in _workers.Values)
             {
                 if (worker.Ready && !worker.Retiring && worker.InFlight.Count < Settings.Prefetch
+                    && !worker.QuotaUsed(_setup.MaxTasksPerChild)
                     && (target is null || worker.InFlight.Count < target.InFlight.Count))
                     target = worker;
             }
@@ -318,24 +384,31 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 return;
             _queue.RemoveFirst();
             var work = next.Value;
-            var job = work.Job.Spec;
-            var function = target.KnownJobs.Add(job.JobId) ? job.Function : null;
+            var job = work.Job;
+            var function = target.KnownJobs.Add(job.Id) ? job.Function : null;
             var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
             target.Forget.Clear();
             target.InFlight.Add(work);
-            target.Ref.Tell(new RunChunk(job.JobId, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
+            target.Handed++;
+            target.Ref.Tell(new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
         }
     }
 
     private void ChunkFinished(Job job)
     {
-        if (--job.Remaining > 0)
+        // A stream's end is its consumer's to say (EndStream), not a count's.
+        if (job.Remaining is null || --job.Remaining > 0)
             return;
-        _jobs.Remove(job.Spec.JobId);
+        _jobs.Remove(job.Id);
+        Forget(job);
+    }
+
+    private void Forget(Job job)
+    {
         foreach (var worker in _workers.Values)
         {
-            if (worker.KnownJobs.Remove(job.Spec.JobId))
-                worker.Forget.Add(job.Spec.JobId);
+            if (worker.KnownJobs.Remove(job.Id))
+                worker.Forget.Add(job.Id);
         }
     }
 
@@ -352,9 +425,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                     launched.Process.Kill();
                     break;
                 case { Ready: true, Retiring: false, InFlight.Count: 0 } worker:
-                    worker.Retiring = true;
-                    worker.Ref.Tell(Retire.Instance);
-                    Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
+                    RetireWorker(worker);
                     break;
             }
         }
@@ -402,15 +473,22 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public bool Ready { get; set; }
         public bool Retiring { get; set; }
         public List<Work> InFlight { get; } = [];
+        public int Handed { get; set; }
         public HashSet<long> KnownJobs { get; } = [];
         public List<long> Forget { get; } = [];
+
+        public bool QuotaUsed(int? maxTasks) => maxTasks is { } max && Handed >= max;
     }
 
-    private sealed class Job(JobSpec spec, IActorRef aggregator, int remaining)
+    private sealed class Job(long id, Payload function, IActorRef aggregator, Action<Exception> abort, int? remaining)
     {
-        public JobSpec Spec { get; } = spec;
+        public long Id { get; } = id;
+        public Payload Function { get; } = function;
         public IActorRef Aggregator { get; } = aggregator;
-        public int Remaining { get; set; } = remaining;
+        public Action<Exception> Abort { get; } = abort;
+
+        /// <summary>Chunks not yet finished; null for a stream, whose length is not known.</summary>
+        public int? Remaining { get; set; } = remaining;
     }
 
     private sealed class Work(Job job, ChunkSpec chunk)

@@ -21,6 +21,15 @@ internal static class PoolCommands
     /// <summary>A call's work: queue its chunks and aggregate their results into its sink.</summary>
     public sealed record SubmitJob(JobSpec Job) : INoSerializationVerificationNeeded;
 
+    /// <summary>Opens a streaming call (<c>Imap</c>): its chunks come later, one <see cref="AddChunk"/> at a time.</summary>
+    public sealed record OpenStream(long JobId, Payload Function, IStreamSink Sink) : INoSerializationVerificationNeeded;
+
+    /// <summary>One more chunk of an open stream.</summary>
+    public sealed record AddChunk(long JobId, ChunkSpec Chunk) : INoSerializationVerificationNeeded;
+
+    /// <summary>The stream's consumer is done (finished, abandoned or cancelled): drop what it still has queued.</summary>
+    public sealed record EndStream(long JobId) : INoSerializationVerificationNeeded;
+
     /// <summary>No new work; retire workers once the queue is done.</summary>
     public sealed record ClosePool : INoSerializationVerificationNeeded
     {
@@ -62,5 +71,15 @@ internal interface IJobSink
     void Complete();
 
     /// <summary>The call fails with <paramref name="error"/>.</summary>
+    void Fail(Exception error);
+}
+
+/// <summary>Where a streaming call's chunks go as they complete, in completion order.</summary>
+internal interface IStreamSink
+{
+    /// <summary>A chunk finished: its decoded results, or the error of its first item that failed.</summary>
+    void Chunk(int chunkIndex, object? results, Exception? error);
+
+    /// <summary>The whole stream fails (pool terminated or broken).</summary>
     void Fail(Exception error);
 }

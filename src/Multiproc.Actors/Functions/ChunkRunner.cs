@@ -3,7 +3,11 @@ namespace Multiproc.Actors.Functions;
 /// <summary>How a job's function is applied to the items of a chunk.</summary>
 internal enum CallKind
 {
-    /// <summary>Each item is the function's one argument (<c>Map</c>, <c>Imap</c>, <c>Apply</c> with one argument).</summary>
+    /// <summary>
+    /// Each item is one call's arguments: <c>Func&lt;T, TResult&gt;</c> takes the item itself, <c>Func&lt;TResult&gt;</c>
+    /// takes nothing (the items only count the calls), <c>Func&lt;T1, T2, TResult&gt;</c> and
+    /// <c>Func&lt;T1, T2, T3, TResult&gt;</c> take a value tuple's fields (starmap).
+    /// </summary>
     Map,
 }
 
@@ -25,35 +29,58 @@ internal abstract class ChunkRunner
     /// <summary>Runs the function over <paramref name="items"/>, stopping at the first item that throws.</summary>
     public abstract ChunkOutcome Run(object? items);
 
-    /// <summary>The runner for a rebuilt delegate.</summary>
+    /// <summary>The runner for a rebuilt delegate, chosen by its shape.</summary>
     public static ChunkRunner Create(Delegate function, CallKind kind)
     {
-        var delegateType = function.GetType();
-        if (kind == CallKind.Map && delegateType.IsGenericType && delegateType.GetGenericTypeDefinition() == typeof(Func<,>))
+        var type = function.GetType();
+        var definition = type.IsGenericType ? type.GetGenericTypeDefinition() : null;
+        var runner = definition switch
         {
-            var runner = typeof(MapRunner<,>).MakeGenericType(delegateType.GetGenericArguments());
-            return (ChunkRunner)Activator.CreateInstance(runner, function)!;
+            _ when definition == typeof(Func<>) => typeof(ApplyRunner<>),
+            _ when definition == typeof(Func<,>) => typeof(MapRunner<,>),
+            _ when definition == typeof(Func<,,>) => typeof(StarRunner<,,>),
+            _ when definition == typeof(Func<,,,>) => typeof(StarRunner<,,,>),
+            _ => null,
+        } ?? throw new NotSupportedException($"A {kind} job cannot run a {type.Name}: pass a Func of up to three arguments.");
+        return (ChunkRunner)Activator.CreateInstance(runner.MakeGenericType(type.GetGenericArguments()), function)!;
+    }
+
+    /// <summary>Applies <paramref name="call"/> to each item in order, stopping at the first that throws.</summary>
+    protected static ChunkOutcome RunEach<TItem, TResult>(TItem[] items, Func<TItem, TResult> call)
+    {
+        var results = new TResult[items.Length];
+        var i = 0;
+        try
+        {
+            for (; i < items.Length; i++)
+                results[i] = call(items[i]);
         }
-        throw new NotSupportedException($"A {kind} job cannot run a {delegateType.Name}.");
+        catch (Exception e)
+        {
+            return new ChunkOutcome(null, i, e);
+        }
+        return new ChunkOutcome(results, -1, null);
+    }
+
+    private sealed class ApplyRunner<TResult>(Func<TResult> function) : ChunkRunner
+    {
+        public override ChunkOutcome Run(object? items) => RunEach((int[])items!, _ => function());
     }
 
     private sealed class MapRunner<T, TResult>(Func<T, TResult> function) : ChunkRunner
     {
-        public override ChunkOutcome Run(object? items)
-        {
-            var arguments = (T[])items!;
-            var results = new TResult[arguments.Length];
-            var i = 0;
-            try
-            {
-                for (; i < arguments.Length; i++)
-                    results[i] = function(arguments[i]);
-            }
-            catch (Exception e)
-            {
-                return new ChunkOutcome(null, i, e);
-            }
-            return new ChunkOutcome(results, -1, null);
-        }
+        public override ChunkOutcome Run(object? items) => RunEach((T[])items!, function);
+    }
+
+    private sealed class StarRunner<T1, T2, TResult>(Func<T1, T2, TResult> function) : ChunkRunner
+    {
+        public override ChunkOutcome Run(object? items) =>
+            RunEach(((T1, T2)[])items!, args => function(args.Item1, args.Item2));
+    }
+
+    private sealed class StarRunner<T1, T2, T3, TResult>(Func<T1, T2, T3, TResult> function) : ChunkRunner
+    {
+        public override ChunkOutcome Run(object? items) =>
+            RunEach(((T1, T2, T3)[])items!, args => function(args.Item1, args.Item2, args.Item3));
     }
 }

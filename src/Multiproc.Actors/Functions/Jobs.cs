@@ -4,9 +4,9 @@ using Multiproc.Actors.Serialization;
 namespace Multiproc.Actors.Functions;
 
 /// <summary>
-/// Turns a call into a <see cref="JobSpec"/> in the caller's thread: serializes the function and
-/// the argument chunks up front, so what cannot travel fails the call here with a clear exception
-/// instead of being dropped by Akka.Remote.
+/// Turns a call into work in the caller's thread: serializes the function and the argument chunks
+/// up front, so what cannot travel fails the call here with a clear exception instead of being
+/// dropped by Akka.Remote.
 /// </summary>
 internal static class Jobs
 {
@@ -14,67 +14,67 @@ internal static class Jobs
     public static int DefaultChunkSize(int items, int processes) =>
         items == 0 ? 1 : (int)Math.Max(1, ((long)items + 4L * processes - 1) / (4L * processes));
 
-    public static JobSpec Build<T>(long jobId, FunctionRef function, CallKind kind, T[] items, int? chunksize, int processes,
+    /// <summary>The function of a job, serialized once for all its chunks.</summary>
+    public static Payload EncodeFunction(FunctionRef function, PayloadCodec codec) =>
+        codec.Encode(new JobFunction(function, CallKind.Map), "the function with its captured values");
+
+    /// <summary>A whole call (<c>Map</c>, <c>Starmap</c>, <c>Apply</c>) with all its chunks.</summary>
+    public static JobSpec Build<T>(long jobId, FunctionRef function, T[] items, int? chunksize, int processes,
         IJobSink sink, PayloadCodec codec)
     {
-        var functionPayload = codec.Encode(new JobFunction(function, kind), "the function with its captured values");
-        // Items of a plain type (int, string, a sealed record of those) need no look, one by one.
-        if (!CaptureCheck.IsStaticallySafe(typeof(T)))
-        {
-            for (var i = 0; i < items.Length; i++)
-            {
-                var index = i;
-                CaptureCheck.Ensure(items[i],
-                    path => path.Length == 0 ? $"The argument at index {index}" : $"Member '{path}' of the argument at index {index}",
-                    "iterable");
-            }
-        }
+        var functionPayload = EncodeFunction(function, codec);
+        CheckItems(items, 0, items.Length);
         var chunks = new List<ChunkSpec>();
         var size = chunksize ?? DefaultChunkSize(items.Length, processes);
         for (var start = 0; start < items.Length; start += size)
-            AddChunk(start, Math.Min(size, items.Length - start), splittable: chunksize is null);
+            AddChunk(start, Math.Min(size, items.Length - start));
         return new JobSpec(jobId, functionPayload, chunks, sink);
 
-        void AddChunk(int start, int count, bool splittable)
+        void AddChunk(int start, int count)
         {
             var slice = start == 0 && count == items.Length ? items : items.AsSpan(start, count).ToArray();
-            var what = count == 1 ? $"the argument at index {start}" : $"the arguments at indexes {start}..{start + count - 1}";
-            var payload = codec.EncodeUnchecked(slice, what);
-            var total = (long)payload.Length + functionPayload.Length;
-            if (total > codec.MaximumMessageSize)
+            if (TryEncodeChunk(codec, functionPayload, chunks.Count, start, slice, out var chunk))
+                chunks.Add(chunk);
+            else if (chunksize is null && count > 1)
             {
                 // A chunk size we picked ourselves must not be what makes a call too big: halve it.
-                if (splittable && count > 1)
-                {
-                    AddChunk(start, count / 2, splittable);
-                    AddChunk(start + count / 2, count - count / 2, splittable);
-                    return;
-                }
-                throw PayloadCodec.TooLarge(total, codec.MaximumMessageSize, $"{what} (with the function)");
+                AddChunk(start, count / 2);
+                AddChunk(start + count / 2, count - count / 2);
             }
-            chunks.Add(new ChunkSpec(chunks.Count, start, count, payload));
+            else
+                throw TooLarge(codec, functionPayload, chunk);
         }
     }
-}
 
-/// <summary>The typed results of a map-like call, filled chunk by chunk at their input positions.</summary>
-internal sealed class MapSink<TResult>(int count, IProgress<int>? progress) : IJobSink
-{
-    private readonly TResult[] _results = new TResult[count];
-    private readonly TaskCompletionSource<IReadOnlyList<TResult>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _done;
+    /// <summary>One chunk of items starting at input position <paramref name="start"/>, held to the size limit.</summary>
+    public static ChunkSpec EncodeChunk<T>(PayloadCodec codec, Payload function, int index, int start, T[] items) =>
+        TryEncodeChunk(codec, function, index, start, items, out var chunk) ? chunk : throw TooLarge(codec, function, chunk);
 
-    public Task<IReadOnlyList<TResult>> Task => _completion.Task;
-
-    public void Accept(int start, object? results)
+    private static bool TryEncodeChunk<T>(PayloadCodec codec, Payload function, int index, int start, T[] items, out ChunkSpec chunk)
     {
-        var chunk = (TResult[])results!;
-        Array.Copy(chunk, 0, _results, start, chunk.Length);
-        _done += chunk.Length;
-        progress?.Report(_done);
+        chunk = new ChunkSpec(index, start, items.Length, codec.EncodeUnchecked(items, Describe(start, items.Length)));
+        return (long)chunk.Items.Length + function.Length <= codec.MaximumMessageSize;
     }
 
-    public void Complete() => _completion.TrySetResult(_results);
+    private static ArgumentException TooLarge(PayloadCodec codec, Payload function, ChunkSpec chunk) =>
+        PayloadCodec.TooLarge((long)chunk.Items.Length + function.Length, codec.MaximumMessageSize,
+            $"{Describe(chunk.Start, chunk.Count)} (with the function)");
 
-    public void Fail(Exception error) => _completion.TrySetException(error);
+    private static string Describe(int start, int count) =>
+        count == 1 ? $"the argument at index {start}" : $"the arguments at indexes {start}..{start + count - 1}";
+
+    /// <summary>Refuses items that hold process-local state, naming the first one's position.</summary>
+    public static void CheckItems<T>(IReadOnlyList<T> items, int firstIndex, int count)
+    {
+        // Items of a plain type (int, string, a sealed record of those) need no look, one by one.
+        if (CaptureCheck.IsStaticallySafe(typeof(T)))
+            return;
+        for (var i = 0; i < count; i++)
+        {
+            var index = firstIndex + i;
+            CaptureCheck.Ensure(items[i],
+                path => path.Length == 0 ? $"The argument at index {index}" : $"Member '{path}' of the argument at index {index}",
+                "iterable");
+        }
+    }
 }

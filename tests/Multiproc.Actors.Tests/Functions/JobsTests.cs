@@ -55,10 +55,10 @@ public sealed class JobsTests : MultiprocSpec
         var codec = new PayloadCodec(Sys, 1 << 20);
         var function = FunctionRef.From((Func<object, int>)(_ => 0), "func");
         var error = Assert.Throws<ArgumentException>(() =>
-            Jobs.Build(1, function, CallKind.Map, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
+            Jobs.Build(1, function, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
         Assert.Contains("index 1", error.Message);
     }
 
     private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>
-        Jobs.Build(1, Identity, CallKind.Map, items, chunksize, 2, new RecordingSink<byte[]>(items.Length), new PayloadCodec(Sys, limit));
+        Jobs.Build(1, Identity, items, chunksize, 2, new RecordingSink<byte[]>(items.Length), new PayloadCodec(Sys, limit));
 }

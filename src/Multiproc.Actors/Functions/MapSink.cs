@@ -1,0 +1,25 @@
+using Multiproc.Actors.Actors;
+
+namespace Multiproc.Actors.Functions;
+
+/// <summary>The typed results of a map-like call, filled chunk by chunk at their input positions.</summary>
+internal sealed class MapSink<TResult>(int count, IProgress<int>? progress) : IJobSink
+{
+    private readonly TResult[] _results = new TResult[count];
+    private readonly TaskCompletionSource<IReadOnlyList<TResult>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _done;
+
+    public Task<IReadOnlyList<TResult>> Task => _completion.Task;
+
+    public void Accept(int start, object? results)
+    {
+        var chunk = (TResult[])results!;
+        Array.Copy(chunk, 0, _results, start, chunk.Length);
+        _done += chunk.Length;
+        progress?.Report(_done);
+    }
+
+    public void Complete() => _completion.TrySetResult(_results);
+
+    public void Fail(Exception error) => _completion.TrySetException(error);
+}
