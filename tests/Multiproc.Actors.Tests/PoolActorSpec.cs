@@ -143,24 +143,49 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
-    public async Task A_chunk_whose_workers_keep_dying_fails_with_WorkerCrashedException_after_max_tries()
+    public async Task A_task_whose_workers_keep_dying_fails_with_WorkerCrashedException_after_max_tries_and_only_it_is_charged()
     {
         _settings = _settings with { MaxTries = 2 };
         var pool = await StartPool(1);
-        var sink = Submit(pool, jobId: 1, [0, 1, 2, 3], chunkSize: 2);
+        var sink = Submit(pool, jobId: 1, [0, 1], chunkSize: 1);
 
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var worker = await Register(pool, attempt);
-            await worker.ExpectMsgAsync<RunChunk>();
-            await worker.ExpectMsgAsync<RunChunk>();
+            Assert.Equal(0, (await worker.ExpectMsgAsync<RunChunk>()).Start); // the poison task runs first
+            await worker.ExpectMsgAsync<RunChunk>();                            // handed out ahead, never started
             _launcher[attempt].Exit(134);
         }
+        var survivor = await Register(pool, 2);
+        var innocent = await survivor.ExpectMsgAsync<RunChunk>();
+        Assert.Equal(1, innocent.Start);
+        Reply(pool, survivor, innocent, x => x);
 
         var error = await Assert.ThrowsAsync<WorkerCrashedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
         Assert.Equal(0, error.TaskIndex);
         Assert.Equal(2, error.Tries);
         Assert.Equal(134, error.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_chunk_whose_worker_died_runs_again_item_by_item()
+    {
+        var pool = await StartPool(1);
+        var first = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [10, 11, 12], chunkSize: 3);
+        await first.ExpectMsgAsync<RunChunk>();
+        _launcher[0].Exit(137);
+
+        var second = await Register(pool, 1);
+        var parts = new List<RunChunk> { await second.ExpectMsgAsync<RunChunk>(), await second.ExpectMsgAsync<RunChunk>() };
+        Reply(pool, second, parts[0], x => x + 1);
+        parts.Add(await second.ExpectMsgAsync<RunChunk>());
+        Reply(pool, second, parts[2], x => x + 1);
+        Reply(pool, second, parts[1], x => x + 1);
+
+        Assert.Equal(new[] { 0, 1, 2 }, parts.Select(p => p.Start));
+        Assert.All(parts, p => Assert.Single((int[])_codec.Decode(p.Items)!));
+        Assert.Equal(new[] { 11, 12, 13 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
 
     [Fact]

@@ -14,7 +14,8 @@ internal sealed class JobActor : ReceiveActor
 {
     private readonly JobSpec _job;
     private readonly PayloadCodec _codec;
-    private readonly bool[] _reported;
+    // Chunks still to report, by index, with their first item's input position.
+    private readonly Dictionary<int, int> _pending;
     private int _remaining;
     private int _failedAt = int.MaxValue;
     private Func<Exception>? _failure;
@@ -23,25 +24,33 @@ internal sealed class JobActor : ReceiveActor
     {
         _job = job;
         _codec = codec;
-        _reported = new bool[job.Chunks.Count];
+        _pending = job.Chunks.ToDictionary(c => c.Index, c => c.Start);
         _remaining = job.Chunks.Count;
 
-        Receive<ChunkDone>(done => Report(done.ChunkIndex, () =>
+        Receive<ChunkDone>(done => Report(done.ChunkIndex, start =>
         {
             // Once some item has failed, later results are never read: skip decoding them.
             if (_failure is not null)
                 return;
             try
             {
-                _job.Sink.Accept(_job.Chunks[done.ChunkIndex].Start, _codec.Decode(done.Results));
+                _job.Sink.Accept(start, _codec.Decode(done.Results));
             }
             catch (Exception e)
             {
-                Fail(_job.Chunks[done.ChunkIndex].Start, () => e);
+                Fail(start, () => e);
             }
         }));
-        Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, () => Fail(failed.ItemIndex, failed.Error.ToException)));
-        Receive<ChunkLost>(lost => Report(lost.ChunkIndex, () => Fail(lost.ItemIndex, () => lost.Error)));
+        Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, _ => Fail(failed.ItemIndex, failed.Error.ToException)));
+        Receive<ChunkLost>(lost => Report(lost.ChunkIndex, _ => Fail(lost.ItemIndex, () => lost.Error)));
+        Receive<ChunkSplit>(split =>
+        {
+            if (!_pending.Remove(split.ChunkIndex))
+                return;
+            foreach (var part in split.Parts)
+                _pending[part.Index] = part.Start;
+            _remaining += split.Parts.Length - 1;
+        });
     }
 
     public static Props Props(JobSpec job, PayloadCodec codec) =>
@@ -55,13 +64,12 @@ internal sealed class JobActor : ReceiveActor
             _job.Sink.Fail(new PoolTerminatedException("The pool stopped before this work completed."));
     }
 
-    private void Report(int chunkIndex, Action record)
+    private void Report(int chunkIndex, Action<int> record)
     {
         // A chunk reports once; a late duplicate (a worker presumed dead that answered after all) is ignored.
-        if ((uint)chunkIndex >= (uint)_reported.Length || _reported[chunkIndex])
+        if (!_pending.Remove(chunkIndex, out var start))
             return;
-        _reported[chunkIndex] = true;
-        record();
+        record(start);
         if (--_remaining > 0)
             return;
         if (_failure is not null)

@@ -287,12 +287,29 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             // Work of a stream whose consumer has gone needs no second run.
             if (!_jobs.TryGetValue(work.Job.Id, out var job) || job != work.Job)
                 continue;
+            // A worker runs its chunks in arrival order: only the first was running when it died;
+            // the others were handed out ahead and are not to blame.
+            if (i > 0)
+            {
+                _queue.AddFirst(work);
+                continue;
+            }
             work.Tries++;
             if (work.Tries >= Settings.MaxTries)
             {
-                work.Job.Aggregator.Tell(new ChunkLost(work.Chunk.Index, work.Chunk.Start,
+                job.Aggregator.Tell(new ChunkLost(work.Chunk.Index, work.Chunk.Start,
                     new WorkerCrashedException(work.Chunk.Start, work.Tries, exitCode)));
-                ChunkFinished(work.Job);
+                ChunkFinished(job);
+            }
+            else if (work.Chunk.Count > 1)
+            {
+                // Retried item by item, so a poison item is found and the others succeed.
+                var parts = Split(job, work);
+                job.Aggregator.Tell(new ChunkSplit(work.Chunk.Index, parts.Select(p => p.Chunk).ToArray()));
+                if (job.Remaining is { } remaining)
+                    job.Remaining = remaining + parts.Count - 1;
+                for (var p = parts.Count - 1; p >= 0; p--)
+                    _queue.AddFirst(parts[p]);
             }
             else
             {
@@ -323,6 +340,21 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         worker.Retiring = true;
         worker.Ref.Tell(Retire.Instance);
         Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
+    }
+
+    private List<Work> Split(Job job, Work work)
+    {
+        var items = (Array)_setup.Codec.Decode(work.Chunk.Items)!;
+        var parts = new List<Work>(items.Length);
+        for (var i = 0; i < items.Length; i++)
+        {
+            var one = Array.CreateInstance(items.GetType().GetElementType()!, 1);
+            one.SetValue(items.GetValue(i), 0);
+            var start = work.Chunk.Start + i;
+            var chunk = new ChunkSpec(job.NextPartIndex++, start, 1, _setup.Codec.EncodeUnchecked(one, $"the argument at index {start}"));
+            parts.Add(new Work(job, chunk) { Tries = work.Tries });
+        }
+        return parts;
     }
 
     private void OnClose()
@@ -489,6 +521,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
         /// <summary>Chunks not yet finished; null for a stream, whose length is not known.</summary>
         public int? Remaining { get; set; } = remaining;
+
+        /// <summary>The index of the next one-item part of a split chunk: far above any index the caller gives.</summary>
+        public int NextPartIndex { get; set; } = 1 << 30;
     }
 
     private sealed class Work(Job job, ChunkSpec chunk)

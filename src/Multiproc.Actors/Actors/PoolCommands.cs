@@ -51,6 +51,9 @@ internal static class PoolCommands
     /// <summary>A retiring worker did not exit in time.</summary>
     public sealed record RetireTimedOut(int Pid) : INoSerializationVerificationNeeded;
 
+    /// <summary>A chunk whose worker died is run again as <paramref name="Parts"/>, one item each; they report instead of it.</summary>
+    public sealed record ChunkSplit(int ChunkIndex, ChunkSpec[] Parts) : INoSerializationVerificationNeeded;
+
     /// <summary>A chunk that cannot complete (its workers kept dying); the error replaces its results.</summary>
     public sealed record ChunkLost(int ChunkIndex, int ItemIndex, Exception Error) : INoSerializationVerificationNeeded;
 }

@@ -1,6 +1,8 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Multiproc.Actors.Actors;
 using Multiproc.Actors.Configuration;
 
@@ -29,6 +31,12 @@ internal static class WorkerProgram
         akka.coordinated-shutdown.exit-clr = off
         """;
 
+    // DotNetty warns on a clean shutdown that it "may not shut down cleanly" when a channel has
+    // already left its group; a worker's output is its user's output, so that line is dropped.
+    private static readonly LogFilterSetup ShutdownChatterFilter = new LogFilterBuilder()
+        .ExcludeMessageRegex(new Regex("Unable to REMOVE channel .* May not shut down cleanly", RegexOptions.Compiled))
+        .Build();
+
     private static int Main(string[] args)
     {
         if (args.Length == 0 || args[0] != Marker)
@@ -45,7 +53,7 @@ internal static class WorkerProgram
         var config = ConfigurationFactory.ParseString(WorkerOverrides)
             .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
             .WithFallback(MultiprocConfig.Default);
-        var system = ActorSystem.Create("multiproc-worker", config);
+        var system = ActorSystem.Create("multiproc-worker", BootstrapSetup.Create().WithConfig(config).And(ShutdownChatterFilter));
         IActorRef parent;
         try
         {
