@@ -45,6 +45,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     // lifecycle chatter about worker systems is dropped from systems this library creates.
     private static readonly LogFilterSetup WorkerLifecycleLogFilter = new LogFilterBuilder()
         .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka\.tcp%3A%2F%2Fmultiproc-worker%40", RegexOptions.Compiled))
+        .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka\.tcp://multiproc-worker@", RegexOptions.Compiled))
         .Build();
 
     private readonly bool _ownsSystem;

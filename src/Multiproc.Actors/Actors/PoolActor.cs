@@ -246,7 +246,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         if (launched.Worker is { } worker)
         {
             _workers.Remove(worker.Ref);
-            Context.Unwatch(worker.Ref);
+            if (!worker.Retiring)
+                Context.Unwatch(worker.Ref);
             Requeue(worker, exitCode);
         }
         if (_state == State.Terminated || _broken is not null)
@@ -280,6 +281,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void Requeue(Worker worker, int? exitCode)
     {
+        // Which chunk was running is known only when the worker held one: with several in flight,
+        // the result of one that finished may have died in the socket with the process. So a chunk
+        // is charged a try only when it ran alone; the others are re-run alone ("suspects") until
+        // the one to blame is found, and no innocent call is failed by another's poison task.
+        var alone = worker.InFlight.Count == 1;
         // Back to the front, in their original order, so the call they belong to is not starved.
         for (var i = worker.InFlight.Count - 1; i >= 0; i--)
         {
@@ -287,9 +293,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             // Work of a stream whose consumer has gone needs no second run.
             if (!_jobs.TryGetValue(work.Job.Id, out var job) || job != work.Job)
                 continue;
-            // A worker runs its chunks in arrival order: only the first was running when it died;
-            // the others were handed out ahead and are not to blame.
-            if (i > 0)
+            work.Suspect = true;
+            if (!alone)
             {
                 _queue.AddFirst(work);
                 continue;
@@ -337,6 +342,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void RetireWorker(Worker worker)
     {
+        // Its exit is what counts now; unwatching first spares a remote unwatch to a process that is gone.
+        Context.Unwatch(worker.Ref);
         worker.Retiring = true;
         worker.Ref.Tell(Retire.Instance);
         Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
@@ -352,7 +359,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             one.SetValue(items.GetValue(i), 0);
             var start = work.Chunk.Start + i;
             var chunk = new ChunkSpec(job.NextPartIndex++, start, 1, _setup.Codec.EncodeUnchecked(one, $"the argument at index {start}"));
-            parts.Add(new Work(job, chunk) { Tries = work.Tries });
+            parts.Add(new Work(job, chunk) { Tries = work.Tries, Suspect = true });
         }
         return parts;
     }
@@ -402,28 +409,62 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void Dispatch()
     {
-        while (_queue.First is { } next)
+        for (var node = _queue.First; node is not null;)
         {
-            Worker? target = null;
-            foreach (var worker in _workers.Values)
-            {
-                if (worker.Ready && !worker.Retiring && worker.InFlight.Count < Settings.Prefetch
-                    && !worker.QuotaUsed(_setup.MaxTasksPerChild)
-                    && (target is null || worker.InFlight.Count < target.InFlight.Count))
-                    target = worker;
-            }
+            var next = node.Next;
+            var work = node.Value;
+            var target = work.Suspect ? IdleWorker() : LeastLoadedWorker();
             if (target is null)
+            {
+                // Suspects wait for an idle worker; ordinary work behind them may still fit somewhere.
+                if (work.Suspect)
+                {
+                    node = next;
+                    continue;
+                }
                 return;
-            _queue.RemoveFirst();
-            var work = next.Value;
-            var job = work.Job;
-            var function = target.KnownJobs.Add(job.Id) ? job.Function : null;
-            var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
-            target.Forget.Clear();
-            target.InFlight.Add(work);
-            target.Handed++;
-            target.Ref.Tell(new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
+            }
+            _queue.Remove(node);
+            Send(target, work);
+            node = next;
         }
+    }
+
+    private bool CanTakeWork(Worker worker) =>
+        worker.Ready && !worker.Retiring && !worker.QuotaUsed(_setup.MaxTasksPerChild)
+        && !worker.InFlight.Exists(w => w.Suspect);
+
+    private Worker? LeastLoadedWorker()
+    {
+        Worker? target = null;
+        foreach (var worker in _workers.Values)
+        {
+            if (CanTakeWork(worker) && worker.InFlight.Count < Settings.Prefetch
+                && (target is null || worker.InFlight.Count < target.InFlight.Count))
+                target = worker;
+        }
+        return target;
+    }
+
+    private Worker? IdleWorker()
+    {
+        foreach (var worker in _workers.Values)
+        {
+            if (CanTakeWork(worker) && worker.InFlight.Count == 0)
+                return worker;
+        }
+        return null;
+    }
+
+    private void Send(Worker target, Work work)
+    {
+        var job = work.Job;
+        var function = target.KnownJobs.Add(job.Id) ? job.Function : null;
+        var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
+        target.Forget.Clear();
+        target.InFlight.Add(work);
+        target.Handed++;
+        target.Ref.Tell(new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
     }
 
     private void ChunkFinished(Job job)
@@ -531,5 +572,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public Job Job { get; } = job;
         public ChunkSpec Chunk { get; } = chunk;
         public int Tries { get; set; }
+
+        /// <summary>Was in flight on a worker that died: runs alone on a worker, so a crash can be blamed on it.</summary>
+        public bool Suspect { get; set; }
     }
 }
