@@ -132,7 +132,7 @@ public sealed class ChildProcessTests(SharedContext3 shared) : IClassFixture<Sha
     [Fact]
     public async Task Disposing_a_context_terminates_its_daemon_children_and_joins_the_others_for_a_bounded_time()
     {
-        var context = CreateContext("multiproc.process.join-on-exit-timeout = 8 s");
+        var context = CreateContext("multiproc.process.join-on-exit-timeout = 5 s");
         var ready = context.SimpleQueue<string>();
         var daemon = context.Process(static (SimpleQueue<string> r) => { r.Put("daemon"); Thread.Sleep(Timeout.Infinite); }, [ready], daemon: true);
         var finishes = context.Process(static (SimpleQueue<string> r) => { r.Put("finishes"); Thread.Sleep(1000); }, [ready]);

@@ -148,10 +148,19 @@ public sealed class SimpleQueueTests(SharedContext3 shared) : IClassFixture<Shar
             {
                 q.Put($"refused: {e.GetType().Name}");
             }
+            try
+            {
+                q.Put(new FileInfo("/tmp"));
+            }
+            catch (System.Runtime.Serialization.SerializationException e)
+            {
+                q.Put($"refused: {e.GetType().Name}");
+            }
         }, [queue]);
         child.Start();
 
         Assert.Equal("refused: ArgumentException", await Bounded(queue.Get));
+        Assert.Equal("refused: SerializationException", await Bounded(queue.Get));
         Assert.True(await Bounded(() => child.Join()));
         Assert.Equal(0, child.ExitCode);
     }

@@ -65,6 +65,19 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
     }
 
     [Fact]
+    public void An_item_the_serializer_refuses_fails_its_put_with_SerializationException_naming_the_type()
+    {
+        var queue = Handle<object>();
+
+        // Hyperion refuses types that can run code when deserialized.
+        var error = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => queue.Put(new FileInfo("/tmp")));
+        Assert.Contains("System.IO.FileInfo", error.Message);
+        queue.Put(1);
+
+        Assert.Equal(1, queue.Get());
+    }
+
+    [Fact]
     public void An_item_over_the_size_limit_fails_its_put_naming_the_limit()
     {
         using var small = SmallSystem();
