@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Multiproc.Actors.Functions;
 using Multiproc.Actors.Launching;
 using Multiproc.Actors.Worker;
@@ -33,6 +34,7 @@ public sealed class ChildProcess
     private IChildHandle? _handle;
     private bool _starting;
     private bool _daemon;
+    private string _name;
     private int _signalsSent;
 
     /// <summary>Creates a child process that will run <paramref name="target"/> with <paramref name="args"/> once started.</summary>
@@ -56,7 +58,13 @@ public sealed class ChildProcess
 
     /// <summary>The process's name: "Process-N" unless given; <see cref="Multiprocessing.CurrentProcess"/> reports it inside the child.</summary>
     /// <remarks>Python: <c>Process.name</c>. Changing it after <see cref="Start"/> does not reach the child.</remarks>
-    public string Name { get; set; }
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public string Name
+    {
+        get => _name;
+        [MemberNotNull(nameof(_name))]
+        set => _name = value ?? throw new ArgumentNullException(nameof(value), "A process needs a name.");
+    }
 
     /// <summary>Whether the context terminates this child at shutdown instead of waiting for it.</summary>
     /// <remarks>Python: <c>Process.daemon</c>.</remarks>
@@ -166,7 +174,8 @@ public sealed class ChildProcess
         handle.Kill();
     }
 
-    /// <inheritdoc />
+    /// <summary>Name, pid, and state, for logs.</summary>
+    /// <remarks>Python: <c>repr(Process)</c>.</remarks>
     public override string ToString()
     {
         var state = _handle is null ? "initial" : ExitCode is { } code ? $"stopped exitcode={code}" : "started";

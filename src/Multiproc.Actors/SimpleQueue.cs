@@ -159,9 +159,11 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     }
 
     /// <summary>Closes the queue, as <see cref="Close"/> does.</summary>
+    /// <remarks>Python: <c>SimpleQueue.close()</c>; here also the end of a <c>using</c> block.</remarks>
     public void Dispose() => Close();
 
-    /// <inheritdoc />
+    /// <summary>The queue's name, for logs.</summary>
+    /// <remarks>Python: <c>repr(SimpleQueue)</c>.</remarks>
     public override string ToString() => $"SimpleQueue<{typeof(T).Name}>({_queue.Path.Name})";
 
     ISurrogate ISurrogated.ToSurrogate(ActorSystem system) => new QueueHandle<T>(_queue, _token);
