@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Remote;
+using Multiproc.Actors.Actors;
 using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Launching;
 using Multiproc.Actors.Serialization;
+using Multiproc.Actors.Worker;
 
 namespace Multiproc.Actors;
 
@@ -19,7 +22,9 @@ namespace Multiproc.Actors;
 /// Python: <c>multiprocessing.get_context()</c>. <see cref="Default"/> serves <c>new ProcessPool(...)</c>
 /// and lives until the process exits; a context from <see cref="Create(Config?)"/> ends its actor
 /// system and every worker it started when disposed; one from <see cref="Create(ActorSystem)"/>
-/// ends its workers but never a system it does not own.
+/// ends its workers but never a system it does not own. Either way, disposing terminates its daemon
+/// child processes and joins the others for a bounded time (<c>multiproc.process.join-on-exit-timeout</c>),
+/// as Python does at exit, then terminates those still running.
 /// </remarks>
 public sealed class MultiprocContext : IDisposable, IAsyncDisposable
 {
@@ -51,7 +56,12 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private readonly bool _ownsSystem;
     private readonly ProcessLauncher _launcher;
     private readonly ConcurrentDictionary<ProcessPool, byte> _pools = new();
+    private readonly ConcurrentDictionary<ChildProcess, byte> _children = new();
+    private readonly ConcurrentDictionary<IActorRef, byte> _queues = new();
+    private readonly ChildProcessSettings _childSettings;
+    private readonly QueueSetup _queueSetup;
     private int _poolCounter;
+    private int _queueCounter;
     private int _disposed;
 
     private MultiprocContext(ActorSystem system, bool ownsSystem)
@@ -63,6 +73,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         var config = system.Settings.Config;
         Settings = MultiprocSettings.Create(config).WithFrameSize(MultiprocConfig.FrameSize(config));
         Codec = new PayloadCodec(system, Settings.MaximumMessageSize);
+        _childSettings = ChildProcessSettings.Create(config);
+        _queueSetup = new QueueSetup("", Settings.MaximumMessageSize, QueueSettings.Create(config).DedupeRetention);
         Token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         _launcher = new ProcessLauncher(Token, HoconWriter.Write(config, WorkerConfigPaths));
     }
@@ -114,6 +126,36 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     public ProcessPool Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int? maxtasksperchild = null) =>
         new(processes, initializer, initargs, maxtasksperchild, this);
 
+    /// <summary>Creates a queue shared with the worker and child processes of this context.</summary>
+    /// <remarks>Python: <c>multiprocessing.SimpleQueue()</c> (<c>ctx.SimpleQueue()</c>).</remarks>
+    /// <typeparam name="T">The item type.</typeparam>
+    public SimpleQueue<T> SimpleQueue<T>() => new(this);
+
+    /// <summary>Creates (but does not start) a child process that will run <paramref name="target"/> in this context.</summary>
+    /// <remarks>Python: <c>multiprocessing.Process(target=..., args=..., name=..., daemon=...)</c> (<c>ctx.Process(...)</c>).</remarks>
+    /// <inheritdoc cref="ChildProcess(Delegate, object?[], string?, bool?, MultiprocContext?)" path="/param"/>
+    public ChildProcess Process(Delegate target, object?[]? args = null, string? name = null, bool? daemon = null) =>
+        new(target, args, name, daemon, this);
+
+    /// <summary>Starts the actor of a new queue; it lives as long as this context.</summary>
+    internal IActorRef CreateQueueActor()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var props = QueueActor.Props(_queueSetup with { Token = Token }).WithDispatcher(ProcessPool.MultiprocDispatcher);
+        var queue = System.ActorOf(props, $"queue-{Interlocked.Increment(ref _queueCounter)}");
+        _queues[queue] = 0;
+        return queue;
+    }
+
+    /// <summary>Launches the process of a child that is starting.</summary>
+    internal IChildHandle StartChild(ChildProcess child, ChildStart start)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var handle = _launcher.LaunchChild(start);
+        _children[child] = 0;
+        return handle;
+    }
+
     internal string NextPoolName() => $"pool-{Interlocked.Increment(ref _poolCounter)}";
 
     internal void Track(ProcessPool pool)
@@ -129,6 +171,10 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // Children first: those still running may be using this context's queues.
+        EndChildren();
+        foreach (var queue in _queues.Keys)
+            System.Stop(queue);
         foreach (var pool in _pools.Keys)
             pool.Terminate();
         _launcher.KillAll(ShutdownWait);
@@ -143,10 +189,32 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>As Python at exit: daemon children are terminated, the others joined (bounded), then terminated.</summary>
+    private void EndChildren()
+    {
+        var children = _children.Keys.Where(c => c.IsAlive).ToArray();
+        foreach (var child in children.Where(c => c.Daemon))
+            child.Terminate();
+        var deadline = Stopwatch.StartNew();
+        foreach (var child in children.Where(c => !c.Daemon))
+        {
+            var left = _childSettings.JoinOnExitTimeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero || !child.Join(left))
+                child.Terminate();
+        }
+        deadline.Restart();
+        foreach (var child in children)
+        {
+            var left = _childSettings.TerminateTimeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero || !child.Join(left))
+                child.Kill();
+        }
+    }
+
     private static MultiprocContext CreateDefault()
     {
         var context = Create();
-        // Python joins its pools' workers at exit; here they are ended so none lingers.
+        // Python joins its pools' workers and non-daemon children at exit; here they are ended so none lingers.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => context.Dispose();
         return context;
     }

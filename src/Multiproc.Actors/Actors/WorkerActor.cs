@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Functions;
+using Multiproc.Actors.Queues;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.PoolProtocol;
 
@@ -73,11 +74,14 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly IActorRef _self;
         private readonly PayloadCodec _codec;
         private readonly Dictionary<long, ChunkRunner> _runners = new();
+        private readonly string _poolKey;
         private Action? _whenDone;
 
         public TaskThread(IActorRef parent, IActorRef self, PayloadCodec codec)
         {
             _parent = parent;
+            // Job ids are per pool: a queue tells the puts of tasks of different pools apart by this.
+            _poolKey = parent.Path.ToStringWithUid();
             _self = self;
             _codec = codec;
             new Thread(Loop) { IsBackground = true, Name = "multiproc-tasks" }.Start();
@@ -128,6 +132,18 @@ internal sealed class WorkerActor : ReceiveActor
 
         private IMultiprocMessage Run(RunChunk chunk)
         {
+            using var puts = TaskPutScope.Begin(_poolKey, chunk.JobId, chunk.Start);
+            var report = RunTasks(chunk);
+            // Every item the chunk's tasks put must be in its queue before the result reaches the caller.
+            if (puts.Finish() is not { } failedPut)
+                return report;
+            return report is ChunkFailed failed && failed.ItemIndex <= failedPut.Item
+                ? report
+                : new ChunkFailed(chunk.JobId, chunk.ChunkIndex, failedPut.Item, RemoteError.From(failedPut.Error));
+        }
+
+        private IMultiprocMessage RunTasks(RunChunk chunk)
+        {
             foreach (var finished in chunk.ForgetJobs)
                 _runners.Remove(finished);
             ChunkOutcome outcome;
@@ -159,7 +175,7 @@ internal sealed class WorkerActor : ReceiveActor
             if (chunk.Function is null)
                 throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
             var function = (JobFunction)_codec.Decode(chunk.Function)!;
-            runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
+            runner = ChunkRunner.Create(TaskPutScope.CountingTasks(function.Function.Resolve()), function.Kind);
             _runners[chunk.JobId] = runner;
             return runner;
         }

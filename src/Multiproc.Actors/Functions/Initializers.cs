@@ -2,7 +2,10 @@ using Multiproc.Actors.Serialization;
 
 namespace Multiproc.Actors.Functions;
 
-/// <summary>Checks an initializer against its arguments and serializes both, before any process starts.</summary>
+/// <summary>
+/// Checks a function that runs once with given arguments (a pool's initializer, a child's target)
+/// against those arguments, before any process starts.
+/// </summary>
 internal static class Initializers
 {
     public static Payload? Encode(Delegate? initializer, object?[]? initargs, PayloadCodec codec)
@@ -14,15 +17,28 @@ internal static class Initializers
                 throw new ArgumentException($"initargs has {args.Length} argument(s) but there is no initializer to take them.", nameof(initargs));
             return null;
         }
-        var function = FunctionRef.From(initializer, nameof(initializer));
-        var parameters = initializer.GetType().GetMethod("Invoke")!.GetParameters();
+        var function = Check(initializer, args, "initializer", nameof(initializer), nameof(initargs));
+        return codec.Encode(new InitializerCall(function, args), "the initializer with its initargs");
+    }
+
+    /// <summary>Makes the shippable reference of <paramref name="function"/> once <paramref name="args"/> fit its parameters.</summary>
+    /// <param name="function">The function.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="role">What the function is, for messages ("initializer", "target").</param>
+    /// <param name="functionParameter">The parameter the function came in through.</param>
+    /// <param name="argsParameter">The parameter the arguments came in through ("initargs", "args").</param>
+    /// <exception cref="ArgumentException">The function cannot be shipped, or the arguments do not fit it or hold process-local state.</exception>
+    public static FunctionRef Check(Delegate function, object?[] args, string role, string functionParameter, string argsParameter)
+    {
+        var reference = FunctionRef.From(function, functionParameter);
+        var parameters = function.GetType().GetMethod("Invoke")!.GetParameters();
         // The method's own parameters carry the names the user wrote (a delegate type's are arg1, arg2...).
-        if (initializer.Method.GetParameters() is var named && named.Length == parameters.Length)
+        if (function.Method.GetParameters() is var named && named.Length == parameters.Length)
             parameters = named;
         if (parameters.Length != args.Length)
             throw new ArgumentException(
-                $"The initializer takes {parameters.Length} argument(s) ({Describe(parameters)}) but initargs has {args.Length}.",
-                nameof(initargs));
+                $"The {role} takes {parameters.Length} argument(s) ({Describe(parameters)}) but {argsParameter} has {args.Length}.",
+                argsParameter);
         for (var i = 0; i < args.Length; i++)
         {
             var parameter = parameters[i];
@@ -33,13 +49,13 @@ internal static class Initializers
                 : type.IsInstanceOfType(arg);
             if (!fits)
                 throw new ArgumentException(
-                    $"initargs[{i}] is {(arg is null ? "null" : arg.GetType().FullName)}, but the initializer's parameter " +
+                    $"{argsParameter}[{i}] is {(arg is null ? "null" : arg.GetType().FullName)}, but the {role}'s parameter " +
                     $"'{parameter.Name}' is {type.FullName}.",
-                    nameof(initargs));
+                    argsParameter);
             var index = i;
-            CaptureCheck.Ensure(arg, path => path.Length == 0 ? $"initargs[{index}]" : $"Member '{path}' of initargs[{index}]", nameof(initargs));
+            CaptureCheck.Ensure(arg, path => path.Length == 0 ? $"{argsParameter}[{index}]" : $"Member '{path}' of {argsParameter}[{index}]", argsParameter);
         }
-        return codec.Encode(new InitializerCall(function, args), "the initializer with its initargs");
+        return reference;
     }
 
     private static string Describe(System.Reflection.ParameterInfo[] parameters) =>

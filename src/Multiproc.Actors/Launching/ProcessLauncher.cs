@@ -25,24 +25,7 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     /// <inheritdoc />
     public IWorkerProcess Launch(string parentPath, Action<int, int?> onExit)
     {
-        var paths = _paths.Value;
-        var start = new ProcessStartInfo(paths.Dotnet)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            // Output is inherited: what a task prints appears in the caller's own output, as with Python.
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
-        };
-        foreach (var argument in new[]
-                 {
-                     "exec", "--runtimeconfig", paths.RuntimeConfig, "--depsfile", paths.DepsFile,
-                     paths.LibraryAssembly, WorkerProgram.Marker,
-                 })
-            start.ArgumentList.Add(argument);
-        // A worker is small and short of cores: workstation GC, no server GC heaps per core.
-        start.Environment["DOTNET_gcServer"] = "0";
-        start.Environment["DOTNET_GCgen0size"] = "0x400000";
+        var start = StartInfo(WorkerProgram.Marker);
 
         var process = new OsProcess { StartInfo = start, EnableRaisingEvents = true };
         var exited = 0;
@@ -70,6 +53,48 @@ internal sealed class ProcessLauncher : IWorkerLauncher
         return new Handle(process);
     }
 
+    /// <summary>Starts a child process that runs one target (<see cref="ChildProgram"/>) instead of pool work.</summary>
+    public IChildHandle LaunchChild(ChildStart child)
+    {
+        var process = new OsProcess { StartInfo = StartInfo(WorkerProgram.Marker, ChildProgram.Mode), EnableRaisingEvents = true };
+        process.Exited += (_, _) => _running.TryRemove(process.Id, out _);
+        process.Start();
+        _running[process.Id] = process;
+        try
+        {
+            process.StandardInput.Write((_handshake with { ParentPath = "" }).Encode() + child.Encode());
+            process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+            // The child died before reading its start (its runtime failed to load): its exit code says so.
+        }
+        return new ChildHandle(process);
+    }
+
+    private ProcessStartInfo StartInfo(params string[] mode)
+    {
+        var paths = _paths.Value;
+        var start = new ProcessStartInfo(paths.Dotnet)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            // Output is inherited: what a task prints appears in the caller's own output, as with Python.
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     "exec", "--runtimeconfig", paths.RuntimeConfig, "--depsfile", paths.DepsFile,
+                     paths.LibraryAssembly,
+                 }.Concat(mode))
+            start.ArgumentList.Add(argument);
+        // A worker is small and short of cores: workstation GC, no server GC heaps per core.
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_GCgen0size"] = "0x400000";
+        return start;
+    }
+
     /// <summary>Kills every worker this launcher started that is still running, and waits (bounded) for them to go.</summary>
     public void KillAll(TimeSpan wait)
     {
@@ -84,6 +109,31 @@ internal sealed class ProcessLauncher : IWorkerLauncher
                 break;
             process.WaitForExit(left);
         }
+    }
+
+    private sealed class ChildHandle(OsProcess process) : IChildHandle
+    {
+        public int Pid { get; } = process.Id;
+
+        public bool HasExited => process.HasExited;
+
+        public int ExitCode => process.ExitCode;
+
+        public bool WaitForExit(TimeSpan? timeout)
+        {
+            if (timeout is { } limit && limit != Timeout.InfiniteTimeSpan)
+                return process.WaitForExit(limit);
+            process.WaitForExit();
+            return true;
+        }
+
+        public void Terminate()
+        {
+            if (!process.HasExited)
+                PosixSignals.Send(Pid, PosixSignals.SigTerm);
+        }
+
+        public void Kill() => Handle.KillQuietly(process);
     }
 
     private sealed class Handle(OsProcess process) : IWorkerProcess

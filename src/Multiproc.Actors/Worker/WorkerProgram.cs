@@ -10,7 +10,8 @@ namespace Multiproc.Actors.Worker;
 
 /// <summary>
 /// The worker host: the entry point of Multiproc.Actors.dll when a pool launches it as
-/// <c>dotnet exec … Multiproc.Actors.dll Multiproc.Actors.Worker</c>.
+/// <c>dotnet exec … Multiproc.Actors.dll Multiproc.Actors.Worker</c>, or a child process as
+/// <c>… Multiproc.Actors.Worker child</c> (see <see cref="ChildProgram"/>).
 /// </summary>
 internal static class WorkerProgram
 {
@@ -25,7 +26,7 @@ internal static class WorkerProgram
 
     // Settings only a worker needs: its own ephemeral port, and no CLR exit hook, because a worker
     // whose parent is gone must exit at once rather than run a graceful shutdown.
-    private const string WorkerOverrides = """
+    internal const string WorkerOverrides = """
         akka.remote.dot-netty.tcp.port = 0
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.exit-clr = off
@@ -45,6 +46,9 @@ internal static class WorkerProgram
             return 2;
         }
         var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+        if (args.Length > 1 && args[1] == ChildProgram.Mode)
+            return ChildProgram.Run(stdin);
+        ProcessIdentity.Name = $"PoolWorker-{Environment.ProcessId}";
         var handshake = WorkerHandshake.Read(stdin);
         if (handshake is null)
             return ParentGoneExitCode;
@@ -72,7 +76,9 @@ internal static class WorkerProgram
     }
 
     /// <summary>Exits the process as soon as stdin reaches EOF: the parent is gone (killed, crashed or exited).</summary>
-    private static void WatchParent(StreamReader stdin)
+    /// <param name="stdin">The process's stdin, past the handshake.</param>
+    /// <param name="beforeExit">Runs just before the exit.</param>
+    internal static void WatchParent(StreamReader stdin, Action? beforeExit = null)
     {
         var watcher = new Thread(() =>
         {
@@ -80,6 +86,7 @@ internal static class WorkerProgram
             while (stdin.Read(buffer, 0, buffer.Length) > 0)
             {
             }
+            beforeExit?.Invoke();
             Environment.Exit(ParentGoneExitCode);
         })
         {

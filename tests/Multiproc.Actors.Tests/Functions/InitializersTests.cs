@@ -42,6 +42,16 @@ public sealed class InitializersTests : MultiprocSpec
     }
 
     [Fact]
+    public void A_child_target_is_checked_against_its_args_with_messages_naming_them()
+    {
+        Assert.NotNull(Initializers.Check((Action<string, int>)Init, ["a", 1], "target", "target", "args"));
+        var error = Assert.Throws<ArgumentException>(() => Initializers.Check((Action<string, int>)Init, ["a", "b"], "target", "target", "args"));
+        Assert.Equal("args", error.ParamName);
+        Assert.Contains("args[1]", error.Message);
+        Assert.Contains("target's parameter 'count'", error.Message);
+    }
+
+    [Fact]
     public void Initargs_without_an_initializer_are_refused()
     {
         Assert.Throws<ArgumentException>(() => Initializers.Encode(null, [1], Codec));

@@ -1,0 +1,244 @@
+using System.Diagnostics.CodeAnalysis;
+using Akka.Actor;
+using Akka.Util;
+using Multiproc.Actors.Functions;
+using Multiproc.Actors.Queues;
+using Multiproc.Actors.Serialization;
+using static Multiproc.Actors.Actors.QueueProtocol;
+
+namespace Multiproc.Actors;
+
+/// <summary>
+/// A first-in, first-out queue shared by the caller and every worker and child process of its
+/// context. The items live in one queue actor in the caller's actor system; a <see cref="SimpleQueue{T}"/>
+/// value is a handle to it that can be passed in <c>initargs</c>, in a child's <c>args</c>, as a task
+/// argument or inside a captured variable, and works the same in every process.
+/// </summary>
+/// <remarks>
+/// <para>Python: <c>multiprocessing.SimpleQueue</c>. Unlike Python's, a handle may also be a task argument.</para>
+/// <para>Order: items from one producer arrive in the order it put them; across producers, in the
+/// order the queue actor received them. Items travel serialized (Hyperion), so a getter gets a copy.</para>
+/// <para>Delivery: in the caller and in a <see cref="ChildProcess"/>, <see cref="Put"/> returns once the
+/// queue actor holds the item. Inside a pool task, <see cref="Put"/> returns at once, and the task's
+/// result is sent to the caller only after every item it put is in the queue; a task re-run after
+/// its worker died does not add its items twice.</para>
+/// <para>Only processes of the context that created the queue (authenticated by its token) may use it.</para>
+/// </remarks>
+/// <typeparam name="T">The item type; items must be serializable.</typeparam>
+public sealed class SimpleQueue<T> : IDisposable, ISurrogated
+{
+    private readonly QueueClient _client;
+    private readonly IActorRef _queue;
+    private readonly string _token;
+    private volatile bool _closed;
+
+    /// <summary>Creates a queue in <paramref name="context"/>.</summary>
+    /// <remarks>Python: <c>multiprocessing.SimpleQueue()</c>.</remarks>
+    /// <param name="context">The context to create it in; <c>null</c> for <see cref="MultiprocContext.Default"/>.</param>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    public SimpleQueue(MultiprocContext? context = null)
+    {
+        var owner = context ?? MultiprocContext.Default;
+        _queue = owner.CreateQueueActor();
+        _client = QueueClient.For(owner.System);
+        _token = owner.Token;
+    }
+
+    internal SimpleQueue(QueueClient client, IActorRef queue, string token)
+    {
+        _client = client;
+        _queue = queue;
+        _token = token;
+    }
+
+    /// <summary>True when the queue holds no item right now.</summary>
+    /// <remarks>Python: <c>SimpleQueue.empty()</c>. Another process may put or get the moment after.</remarks>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    public bool IsEmpty => Request(id => new Count(_token, id), timeout: _client.Settings.PutTimeout, "IsEmpty") is Counted { Count: 0 };
+
+    /// <summary>Appends <paramref name="item"/>.</summary>
+    /// <remarks>
+    /// Python: <c>SimpleQueue.put(obj)</c>. In the caller and in a child process this returns once the
+    /// queue holds the item; inside a pool task it returns at once, and the item is in the queue before
+    /// the task's result reaches the caller.
+    /// </remarks>
+    /// <param name="item">The item; serialized now, so later changes to it do not reach the queue.</param>
+    /// <exception cref="ArgumentException">The item holds process-local state (a stream, a lock...), or is over <c>multiproc.maximum-message-size</c>.</exception>
+    /// <exception cref="System.Runtime.Serialization.SerializationException">The item cannot be serialized.</exception>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    public void Put(T item)
+    {
+        ThrowIfClosed();
+        Send([Encode(item, "The item")]);
+    }
+
+    /// <summary>Appends every item of <paramref name="items"/>, in order, with one acknowledgement for all.</summary>
+    /// <remarks>Not in Python: our extension for throughput. Either every item is checked and serialized, or none is sent.</remarks>
+    /// <param name="items">The items.</param>
+    /// <exception cref="ArgumentException">An item holds process-local state or is over <c>multiproc.maximum-message-size</c>.</exception>
+    /// <exception cref="System.Runtime.Serialization.SerializationException">An item cannot be serialized.</exception>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    public void PutMany(IEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ThrowIfClosed();
+        var payloads = items.Select((item, index) => Encode(item, $"The item at index {index}")).ToList();
+        if (payloads.Count > 0)
+            Send(payloads);
+    }
+
+    /// <summary>Removes and returns the oldest item, waiting as long as it takes for one.</summary>
+    /// <remarks>Python: <c>SimpleQueue.get()</c>.</remarks>
+    /// <exception cref="ObjectDisposedException">The queue is closed, before or while waiting.</exception>
+    public T Get()
+    {
+        ThrowIfClosed();
+        var taken = (Taken)Request(id => new Take(_token, id, null), timeout: null, "Get");
+        return Decode(taken.Item!);
+    }
+
+    /// <summary>Removes the oldest item, waiting up to <paramref name="timeout"/> for one.</summary>
+    /// <remarks>Python: <c>Queue.get(timeout=...)</c>, which <c>SimpleQueue</c> lacks.</remarks>
+    /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> not at all, <see cref="Timeout.InfiniteTimeSpan"/> for ever.</param>
+    /// <param name="item">The item, when there was one.</param>
+    /// <returns>False when no item came in time.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    /// <exception cref="ObjectDisposedException">The queue is closed, before or while waiting.</exception>
+    public bool TryGet(TimeSpan timeout, [MaybeNullWhen(false)] out T item)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or must be Timeout.InfiniteTimeSpan).");
+        ThrowIfClosed();
+        // No timeout on the wait itself: the queue keeps the clock, so an item is never sent to a call that gave up.
+        var taken = (Taken)Request(id => new Take(_token, id, timeout), timeout: null, "TryGet");
+        if (taken.Item is null)
+        {
+            item = default;
+            return false;
+        }
+        item = Decode(taken.Item);
+        return true;
+    }
+
+    /// <summary>Removes and returns every item the queue holds now, oldest first; empty when there is none.</summary>
+    /// <remarks>Python: the seed's "get all objects stored" (a loop of <c>get()</c> while not <c>empty()</c>), in one call.</remarks>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    public IReadOnlyList<T> GetAll()
+    {
+        ThrowIfClosed();
+        var items = new List<T>();
+        var part = (TakenAll)Request(id => new TakeAll(_token, id), timeout: null, "GetAll");
+        while (true)
+        {
+            foreach (var payload in part.Items)
+                items.Add(Decode(payload));
+            if (part.Continuation is not { } continuation)
+                return items;
+            part = (TakenAll)Request(id => new TakeRest(_token, id, continuation), timeout: null, "GetAll");
+        }
+    }
+
+    /// <summary>
+    /// Closes the queue for every process: its items are dropped, blocked getters fail with
+    /// <see cref="ObjectDisposedException"/>, and so do later calls. Closing twice is harmless.
+    /// </summary>
+    /// <remarks>Python: <c>SimpleQueue.close()</c>.</remarks>
+    public void Close()
+    {
+        if (_closed)
+            return;
+        try
+        {
+            _client.Wait(_client.Send(_queue, id => new Close(_token, id)), _client.Settings.PutTimeout, "Close");
+        }
+        catch (ObjectDisposedException)
+        {
+            // The context is gone, and its queue with it: closed either way.
+        }
+        _closed = true;
+    }
+
+    /// <summary>Closes the queue, as <see cref="Close"/> does.</summary>
+    /// <remarks>Python: <c>SimpleQueue.close()</c>; here also the end of a <c>using</c> block.</remarks>
+    public void Dispose() => Close();
+
+    /// <summary>The queue's name, for logs.</summary>
+    /// <remarks>Python: <c>repr(SimpleQueue)</c>.</remarks>
+    public override string ToString() => $"SimpleQueue<{typeof(T).Name}>({_queue.Path.Name})";
+
+    ISurrogate ISurrogated.ToSurrogate(ActorSystem system) => new QueueHandle<T>(_queue, _token);
+
+    private Payload Encode(T item, string what)
+    {
+        CaptureCheck.Ensure(item, path => path.Length == 0 ? what : $"Member '{path}' of {what.ToLowerInvariant()}", "item");
+        return _client.Codec.Encode(item, what.ToLowerInvariant());
+    }
+
+    private T Decode(Payload payload) => (T)_client.Codec.Decode(payload)!;
+
+    /// <summary>
+    /// Sends the payloads in messages within the size limit. Inside a pool task they are left to the
+    /// task's scope to confirm; elsewhere this waits until the queue holds them all.
+    /// </summary>
+    private void Send(IReadOnlyList<Payload> payloads)
+    {
+        var scope = TaskPutScope.Current;
+        var sent = new List<SentRequest>();
+        foreach (var batch in Batches(payloads))
+        {
+            var origin = scope?.NextOrigin();
+            var request = _client.Send(_queue, id => new Put(_token, id, batch, origin));
+            if (scope is null)
+                sent.Add(request);
+            else
+                scope.Add(_client, request);
+        }
+        try
+        {
+            foreach (var request in sent)
+                _client.WaitPut(request);
+        }
+        catch (ObjectDisposedException)
+        {
+            _closed = true;
+            throw;
+        }
+    }
+
+    private IEnumerable<Payload[]> Batches(IReadOnlyList<Payload> payloads)
+    {
+        var limit = _client.Codec.MaximumMessageSize;
+        var batch = new List<Payload>();
+        long size = 0;
+        foreach (var payload in payloads)
+        {
+            if (batch.Count > 0 && size + payload.Length > limit)
+            {
+                yield return batch.ToArray();
+                batch.Clear();
+                size = 0;
+            }
+            batch.Add(payload);
+            size += payload.Length;
+        }
+        if (batch.Count > 0)
+            yield return batch.ToArray();
+    }
+
+    private IReply Request(Func<long, IRequest> build, TimeSpan? timeout, string what)
+    {
+        var reply = _client.Wait(_client.Send(_queue, build), timeout, what);
+        if (reply is QueueClosed)
+        {
+            _closed = true;
+            throw QueueClient.QueueClosedError();
+        }
+        return reply;
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+            throw QueueClient.QueueClosedError();
+    }
+}

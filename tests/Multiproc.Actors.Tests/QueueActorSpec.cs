@@ -1,0 +1,202 @@
+using Akka.Actor;
+using Multiproc.Actors.Actors;
+using Multiproc.Actors.Serialization;
+using Xunit;
+using static Multiproc.Actors.Actors.QueueProtocol;
+
+namespace Multiproc.Actors.Tests;
+
+public sealed class QueueActorSpec : MultiprocSpec
+{
+    private const string Token = "the-token";
+    private readonly PayloadCodec _codec;
+    private long _nextRequest;
+
+    public QueueActorSpec() => _codec = new PayloadCodec(Sys, 1 << 20);
+
+    [Fact]
+    public async Task Items_are_taken_in_the_order_they_were_put()
+    {
+        var queue = Queue();
+        await PutAsync(queue, 1, 2);
+        await PutAsync(queue, 3);
+
+        Assert.Equal(1, await TakeAsync(queue));
+        Assert.Equal(2, await TakeAsync(queue));
+        Assert.Equal(3, await TakeAsync(queue));
+    }
+
+    [Fact]
+    public async Task A_take_on_an_empty_queue_waits_for_the_next_put_and_getters_are_served_oldest_first()
+    {
+        var queue = Queue();
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        queue.Tell(new Take(Token, 1, null), first);
+        queue.Tell(new Take(Token, 2, null), second);
+
+        await PutAsync(queue, 10, 20);
+
+        Assert.Equal(10, Decode((await first.ExpectMsgAsync<Taken>()).Item));
+        Assert.Equal(20, Decode((await second.ExpectMsgAsync<Taken>()).Item));
+    }
+
+    [Fact]
+    public async Task A_take_with_a_timeout_answers_without_an_item_when_none_comes_and_the_next_item_is_kept()
+    {
+        var queue = Queue();
+        queue.Tell(new Take(Token, 7, TimeSpan.FromMilliseconds(50)));
+        var timedOut = await ExpectMsgAsync<Taken>();
+        Assert.Equal(7, timedOut.RequestId);
+        Assert.Null(timedOut.Item);
+
+        await PutAsync(queue, 5);
+        Assert.Equal(1, await CountAsync(queue));
+    }
+
+    [Fact]
+    public async Task A_take_with_a_zero_timeout_answers_at_once()
+    {
+        var queue = Queue();
+        queue.Tell(new Take(Token, 1, TimeSpan.Zero));
+        Assert.Null((await ExpectMsgAsync<Taken>()).Item);
+    }
+
+    [Fact]
+    public async Task TakeAll_removes_every_item_oldest_first()
+    {
+        var queue = Queue();
+        await PutAsync(queue, 1, 2, 3);
+
+        queue.Tell(new TakeAll(Token, 1));
+        var all = await ExpectMsgAsync<TakenAll>();
+
+        Assert.Equal(new[] { 1, 2, 3 }, all.Items.Select(Decode));
+        Assert.Null(all.Continuation);
+        Assert.Equal(0, await CountAsync(queue));
+    }
+
+    [Fact]
+    public async Task TakeAll_splits_items_that_do_not_fit_one_message_and_keeps_the_rest_for_the_caller()
+    {
+        var item = _codec.Encode(new byte[400], "item");
+        var queue = Queue(maximumReplySize: 1000);
+        queue.Tell(new Put(Token, 1, [item, item, item, item, item], null));
+        await ExpectMsgAsync<Done>();
+
+        queue.Tell(new TakeAll(Token, 2));
+        var first = await ExpectMsgAsync<TakenAll>();
+        // A later put is not part of this TakeAll: the rest was reserved when it started.
+        await PutAsync(queue, 99);
+        var taken = first.Items.Length;
+        var continuation = first.Continuation;
+        while (continuation is { } next)
+        {
+            queue.Tell(new TakeRest(Token, 3, next));
+            var part = await ExpectMsgAsync<TakenAll>();
+            Assert.All(part.Items, p => Assert.True(p.Length <= 1000));
+            taken += part.Items.Length;
+            continuation = part.Continuation;
+        }
+
+        Assert.Equal(2, first.Items.Length);
+        Assert.Equal(5, taken);
+        Assert.Equal(99, await TakeAsync(queue));
+    }
+
+    [Fact]
+    public async Task Close_releases_blocked_getters_and_refuses_later_requests_and_closing_twice_is_harmless()
+    {
+        var queue = Queue();
+        var getter = CreateTestProbe();
+        queue.Tell(new Take(Token, 4, null), getter);
+
+        queue.Tell(new Close(Token, 5));
+        await ExpectMsgAsync<Done>();
+        Assert.Equal(4, (await getter.ExpectMsgAsync<QueueClosed>()).RequestId);
+
+        queue.Tell(new Put(Token, 6, [_codec.Encode(1, "item")], null));
+        Assert.Equal(6, (await ExpectMsgAsync<QueueClosed>()).RequestId);
+        queue.Tell(new Take(Token, 7, null));
+        await ExpectMsgAsync<QueueClosed>();
+        queue.Tell(new TakeAll(Token, 8));
+        await ExpectMsgAsync<QueueClosed>();
+        queue.Tell(new Count(Token, 9));
+        await ExpectMsgAsync<QueueClosed>();
+        queue.Tell(new Close(Token, 10));
+        Assert.Equal(10, (await ExpectMsgAsync<Done>()).RequestId);
+    }
+
+    [Fact]
+    public async Task A_request_with_a_wrong_token_is_dropped()
+    {
+        var queue = Queue();
+        queue.Tell(new Put("not-the-token", 1, [_codec.Encode(1, "item")], null));
+        queue.Tell(new Take("not-the-token", 2, TimeSpan.Zero));
+        queue.Tell(new Close("not-the-token", 3));
+
+        // Messages from one sender arrive in order: the next reply is this one's, so none of the others got one.
+        Assert.Equal(0, await CountAsync(queue));
+    }
+
+    [Fact]
+    public async Task The_repeated_puts_of_a_re_run_task_are_acknowledged_but_not_added()
+    {
+        var queue = Queue();
+        // First run of the task at input position 3: two puts, then its worker dies.
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 0), 30);
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 1), 31);
+        // The re-run puts the same two, then one more.
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 0), 30);
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 1), 31);
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 2), 32);
+        // Other tasks, jobs and pools are told apart.
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 4, 0), 40);
+        await PutAsync(queue, new PutOrigin("pool-1", 2, 3, 0), 230);
+        await PutAsync(queue, new PutOrigin("pool-2", 1, 3, 0), 1030);
+        // Puts without an origin (the caller, a child) are never deduplicated.
+        await PutAsync(queue, 7);
+        await PutAsync(queue, 7);
+
+        queue.Tell(new TakeAll(Token, 1));
+        var all = await ExpectMsgAsync<TakenAll>();
+        Assert.Equal(new[] { 30, 31, 32, 40, 230, 1030, 7, 7 }, all.Items.Select(Decode));
+    }
+
+    [Fact]
+    public async Task Stopping_the_queue_releases_blocked_getters()
+    {
+        var queue = Queue();
+        queue.Tell(new Take(Token, 1, null));
+        // A stop overtakes ordinary messages: first make sure the take is waiting.
+        Assert.Equal(0, await CountAsync(queue));
+        Sys.Stop(queue);
+        Assert.Equal(1, (await ExpectMsgAsync<QueueClosed>()).RequestId);
+    }
+
+    private IActorRef Queue(long maximumReplySize = 1 << 20) =>
+        Sys.ActorOf(QueueActor.Props(new QueueSetup(Token, maximumReplySize, TimeSpan.FromMinutes(1))));
+
+    private Task PutAsync(IActorRef queue, params int[] items) => PutAsync(queue, null, items);
+
+    private async Task PutAsync(IActorRef queue, PutOrigin? origin, params int[] items)
+    {
+        var id = Interlocked.Increment(ref _nextRequest);
+        queue.Tell(new Put(Token, id, items.Select(i => _codec.Encode(i, "item")).ToArray(), origin));
+        Assert.Equal(id, (await ExpectMsgAsync<Done>()).RequestId);
+    }
+
+    private async Task<int> TakeAsync(IActorRef queue)
+    {
+        queue.Tell(new Take(Token, Interlocked.Increment(ref _nextRequest), null));
+        return Decode((await ExpectMsgAsync<Taken>()).Item);
+    }
+
+    private async Task<int> CountAsync(IActorRef queue)
+    {
+        queue.Tell(new Count(Token, Interlocked.Increment(ref _nextRequest)));
+        return (await ExpectMsgAsync<Counted>()).Count;
+    }
+
+    private int Decode(Payload? payload) => (int)_codec.Decode(payload!)!;
+}
