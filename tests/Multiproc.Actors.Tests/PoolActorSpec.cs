@@ -384,6 +384,43 @@ public sealed class PoolActorSpec : MultiprocSpec
         public void Fail(Exception error) => Chunks.Enqueue((-1, null, error));
     }
 
+    [Fact]
+    public async Task Workers_dying_one_after_another_are_replaced_with_a_growing_delay()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(500), MaxTries = 10 };
+        var pool = await StartPool(1);
+        Submit(pool, jobId: 1, [1], chunkSize: 1);
+
+        var first = await Register(pool, 0);
+        await first.ExpectMsgAsync<RunChunk>();
+        _launcher[0].Exit(137);
+        await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count == 2)); // the first replacement is immediate
+
+        var second = await Register(pool, 1);
+        await second.ExpectMsgAsync<RunChunk>();
+        _launcher[1].Exit(137);
+        await CreateTestProbe().ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300)); // a window in which nothing may launch
+        Assert.Equal(2, _launcher.Launched.Count);      // the second waits out its back-off
+        await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count == 3));
+    }
+
+    [Fact]
+    public async Task A_worker_whose_actor_is_gone_is_killed_and_its_chunks_run_elsewhere()
+    {
+        var pool = await StartPool(2);
+        var frozen = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [7], chunkSize: 1);
+        await frozen.ExpectMsgAsync<RunChunk>();
+        var healthy = await Register(pool, 1);
+
+        Sys.Stop(frozen.Ref); // what DeathWatch reports for a worker frozen past the failure detector
+
+        await AwaitConditionAsync(() => Task.FromResult(_launcher[0].Killed));
+        var again = await healthy.ExpectMsgAsync<RunChunk>();
+        Reply(pool, healthy, again, x => x * 3);
+        Assert.Equal(new[] { 21 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
     private async Task<IActorRef> StartPool(int processes, Payload? initializer = null)
     {
         var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, _codec, _allExited);

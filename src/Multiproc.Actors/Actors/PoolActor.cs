@@ -37,7 +37,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private State _state = State.Running;
     private Exception? _broken;
     private int _failedStarts;
-    private int? _lastExitCode;
+    private int _crashStreak;
+    private int _pendingLaunches;
 
     public PoolActor(PoolSetup setup)
     {
@@ -61,6 +62,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             if (_launched.TryGetValue(timedOut.Pid, out var launched))
                 launched.Process.Kill();
         });
+        Receive<LaunchDue>(_ => OnLaunchDue());
         Receive<ClosePool>(_ => OnClose());
         Receive<TerminatePool>(_ => OnTerminate());
     }
@@ -204,6 +206,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         if (work is null)
             return;
         worker.InFlight.Remove(work);
+        if (report is ChunkDone)
+            _crashStreak = 0;
         work.Job.Aggregator.Tell(report);
         ChunkFinished(work.Job);
         if (worker.QuotaUsed(_setup.MaxTasksPerChild) && worker.InFlight.Count == 0)
@@ -220,9 +224,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         // would make the association fail noisily. Its exit (or the retire timeout) ends it.
         if (worker.Retiring)
             return;
-        // Otherwise the worker is gone as far as work goes: make sure the process is too.
+        // Otherwise the worker is gone as far as work goes (frozen past the failure detector, or its
+        // system stopped): no more work for it, and the process goes too. Its exit, with the real
+        // exit code, requeues its chunks.
+        worker.Gone = true;
         launched.Process.Kill();
-        OnProcessGone(worker.Pid, null);
     }
 
     private void OnStartTimedOut(StartTimedOut timedOut)
@@ -240,8 +246,6 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             return;
         Timers.Cancel(StartTimerKey(pid));
         Timers.Cancel(RetireTimerKey(pid));
-        exitCode ??= _lastExitCode;
-        _lastExitCode = exitCode;
         var wasReady = launched.Worker is { Ready: true };
         if (launched.Worker is { } worker)
         {
@@ -264,19 +268,46 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
         var retiring = launched.Worker is { Retiring: true };
         if (!retiring && (_state == State.Running || _queue.Count > 0))
-        {
-            try
-            {
-                Launch();
-            }
-            catch (Exception e)
-            {
-                Break(e);
-                return;
-            }
-        }
+            LaunchReplacement(crashed: wasReady);
         Dispatch();
         CheckAllExited();
+    }
+
+    /// <summary>
+    /// Replaces a worker that died. Deaths in a row (no chunk completed between them) back off
+    /// exponentially, so a task that kills every worker cannot turn the pool into a respawn storm.
+    /// </summary>
+    private void LaunchReplacement(bool crashed)
+    {
+        var delay = TimeSpan.Zero;
+        if (crashed && ++_crashStreak > 1)
+        {
+            var factor = Math.Pow(2, Math.Min(_crashStreak - 2, 16));
+            delay = TimeSpan.FromTicks((long)Math.Min(Settings.RespawnBackoffMax.Ticks, Settings.RespawnBackoffMin.Ticks * factor));
+        }
+        _pendingLaunches++;
+        if (delay <= TimeSpan.Zero)
+            OnLaunchDue();
+        else
+            Timers.StartSingleTimer(new object(), LaunchDue.Instance, delay);
+    }
+
+    private void OnLaunchDue()
+    {
+        _pendingLaunches--;
+        if (_state == State.Terminated || _broken is not null || (_state == State.Closing && _queue.Count == 0))
+        {
+            CheckAllExited();
+            return;
+        }
+        try
+        {
+            Launch();
+        }
+        catch (Exception e)
+        {
+            Break(e);
+        }
     }
 
     private void Requeue(Worker worker, int? exitCode)
@@ -431,7 +462,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     }
 
     private bool CanTakeWork(Worker worker) =>
-        worker.Ready && !worker.Retiring && !worker.QuotaUsed(_setup.MaxTasksPerChild)
+        worker.Ready && !worker.Retiring && !worker.Gone && !worker.QuotaUsed(_setup.MaxTasksPerChild)
         && !worker.InFlight.Exists(w => w.Suspect);
 
     private Worker? LeastLoadedWorker()
@@ -508,7 +539,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         if (_state == State.Running && _broken is null)
             return;
-        if (_launched.Count > 0)
+        if (_launched.Count > 0 || _pendingLaunches > 0)
             return;
         _setup.AllExited.TrySetResult();
         if (_state != State.Running)
@@ -545,6 +576,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public IActorRef Ref { get; } = actor;
         public bool Ready { get; set; }
         public bool Retiring { get; set; }
+
+        /// <summary>DeathWatch says it is gone; its process is being killed.</summary>
+        public bool Gone { get; set; }
+
         public List<Work> InFlight { get; } = [];
         public int Handed { get; set; }
         public HashSet<long> KnownJobs { get; } = [];

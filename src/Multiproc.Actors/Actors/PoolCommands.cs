@@ -45,6 +45,12 @@ internal static class PoolCommands
     /// <summary>The OS reported a worker process's exit.</summary>
     public sealed record WorkerExited(int Pid, int? ExitCode) : INoSerializationVerificationNeeded;
 
+    /// <summary>A replacement worker's back-off delay is over: launch it.</summary>
+    public sealed record LaunchDue : INoSerializationVerificationNeeded
+    {
+        public static readonly LaunchDue Instance = new();
+    }
+
     /// <summary>A launched worker did not register (or get ready) in time.</summary>
     public sealed record StartTimedOut(int Pid) : INoSerializationVerificationNeeded;
 

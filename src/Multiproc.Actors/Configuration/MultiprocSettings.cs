@@ -17,6 +17,8 @@ internal sealed record MultiprocSettings
     public required long MaximumMessageSize { get; init; }
     public required int Prefetch { get; init; }
     public required int MaxTries { get; init; }
+    public required TimeSpan RespawnBackoffMin { get; init; }
+    public required TimeSpan RespawnBackoffMax { get; init; }
     public required TimeSpan WorkerStartTimeout { get; init; }
     public required int MaxFailedStarts { get; init; }
     public required TimeSpan RetireTimeout { get; init; }
@@ -30,6 +32,8 @@ internal sealed record MultiprocSettings
             MaximumMessageSize = config.GetByteSize(MaximumMessageSizeKey, null) ?? throw Missing(MaximumMessageSizeKey),
             Prefetch = config.GetInt("multiproc.pool.prefetch"),
             MaxTries = config.GetInt("multiproc.pool.max-tries"),
+            RespawnBackoffMin = config.GetTimeSpan("multiproc.pool.respawn-backoff-min"),
+            RespawnBackoffMax = config.GetTimeSpan("multiproc.pool.respawn-backoff-max"),
             WorkerStartTimeout = config.GetTimeSpan("multiproc.pool.worker-start-timeout"),
             MaxFailedStarts = config.GetInt("multiproc.pool.max-failed-starts"),
             RetireTimeout = config.GetTimeSpan("multiproc.pool.retire-timeout"),
