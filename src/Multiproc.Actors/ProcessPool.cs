@@ -82,6 +82,9 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
 
     internal const string MultiprocDispatcher = "multiproc.dispatcher";
 
+    /// <summary>The pool actor: the router that owns this pool's work.</summary>
+    internal IActorRef Actor => _actor;
+
     /// <summary>The number of worker processes.</summary>
     public int Processes { get; }
 

@@ -34,7 +34,7 @@ internal sealed class JobActor : ReceiveActor
                 return;
             try
             {
-                _job.Sink.Accept(start, _codec.Decode(done.Results));
+                _job.Sink.Accept(start, _codec.Decode(done.Results, $"the results of items {start} and on"));
             }
             catch (Exception e)
             {

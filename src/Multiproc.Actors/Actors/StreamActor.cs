@@ -27,7 +27,7 @@ internal sealed class StreamActor : ReceiveActor
             object? results;
             try
             {
-                results = _codec.Decode(done.Results);
+                results = _codec.Decode(done.Results, "the results of a chunk");
             }
             catch (Exception e)
             {

@@ -120,7 +120,7 @@ internal sealed class WorkerActor : ReceiveActor
                 return WorkerReady.Instance;
             try
             {
-                var call = (InitializerCall)_codec.Decode(payload)!;
+                var call = (InitializerCall)_codec.Decode(payload, "the initializer with its initargs")!;
                 call.Function.Resolve().DynamicInvoke(call.Args);
                 return WorkerReady.Instance;
             }
@@ -149,7 +149,7 @@ internal sealed class WorkerActor : ReceiveActor
             ChunkOutcome outcome;
             try
             {
-                outcome = RunnerFor(chunk).Run(_codec.Decode(chunk.Items));
+                outcome = RunnerFor(chunk).Run(_codec.Decode(chunk.Items, $"the arguments of items {chunk.Start} and on"));
             }
             catch (Exception e)
             {
@@ -174,7 +174,7 @@ internal sealed class WorkerActor : ReceiveActor
                 return runner;
             if (chunk.Function is null)
                 throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
-            var function = (JobFunction)_codec.Decode(chunk.Function)!;
+            var function = (JobFunction)_codec.Decode(chunk.Function, "the function with its captured values")!;
             runner = ChunkRunner.Create(TaskPutScope.CountingTasks(function.Function.Resolve()), function.Kind);
             _runners[chunk.JobId] = runner;
             return runner;

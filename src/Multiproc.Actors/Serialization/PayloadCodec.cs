@@ -67,8 +67,20 @@ internal sealed class PayloadCodec
             $"set by '{MultiprocSettings.MaximumMessageSizeKey}'. Raise that setting or send smaller pieces.");
 
     /// <summary>Rebuilds the value a payload holds.</summary>
-    public object? Decode(Payload payload) =>
-        _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+    /// <param name="payload">The payload.</param>
+    /// <param name="what">What the value is, for messages ("the results of items 0 and on").</param>
+    /// <exception cref="SerializationException">The value cannot be rebuilt here (a type this process cannot load, or one Hyperion refuses as unsafe).</exception>
+    public object? Decode(Payload payload, string what = "a value sent between processes")
+    {
+        try
+        {
+            return _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+        }
+        catch (Exception e) when (e is not SerializationException and not OutOfMemoryException)
+        {
+            throw new SerializationException($"Cannot deserialize {what} in process {Environment.ProcessId}: {e.Message}", e);
+        }
+    }
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

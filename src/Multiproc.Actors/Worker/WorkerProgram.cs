@@ -38,6 +38,12 @@ internal static class WorkerProgram
         .ExcludeMessageRegex(new Regex("Unable to REMOVE channel .* May not shut down cleanly", RegexOptions.Compiled))
         .Build();
 
+    /// <summary>The name of the worker actor under /user.</summary>
+    internal const string WorkerActorName = "worker";
+
+    /// <summary>This process's actor system when it is a pool worker; null elsewhere.</summary>
+    internal static ActorSystem? System { get; private set; }
+
     private static int Main(string[] args)
     {
         if (args.Length == 0 || args[0] != Marker)
@@ -70,7 +76,8 @@ internal static class WorkerProgram
         }
         var settings = MultiprocSettings.Create(config)
             .WithFrameSize(MultiprocConfig.FrameSize(config));
-        system.ActorOf(WorkerActor.Props(parent, handshake.Token, settings), "worker");
+        System = system;
+        system.ActorOf(WorkerActor.Props(parent, handshake.Token, settings), WorkerActorName);
         system.WhenTerminated.Wait();
         return 0;
     }
