@@ -66,11 +66,13 @@ public sealed class ParentDeathTests
 {
     private static readonly TimeSpan ExitWithin = TimeSpan.FromSeconds(2);
 
-    [Fact]
-    public Task When_the_parent_is_killed_its_workers_exit_within_two_seconds() => Bounded(async () =>
+    [Theory]
+    [InlineData("hold-pool")]   // idle workers
+    [InlineData("busy-pool")]   // workers in the middle of CPU-bound tasks
+    public Task When_the_parent_is_killed_its_workers_exit_within_two_seconds(string mode) => Bounded(async () =>
     {
         IReadOnlyList<int> workers = [];
-        using var app = RunningProgram.Start(Programs.TestApp, "hold-pool");
+        using var app = RunningProgram.Start(Programs.TestApp, mode);
         try
         {
             await app.WaitForLine("ready", TimeSpan.FromSeconds(60));
