@@ -1,0 +1,62 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Multiproc.Actors.EndToEndTests.Infrastructure;
+using static Multiproc.Actors.EndToEndTests.Infrastructure.Deadline;
+
+namespace Multiproc.Actors.EndToEndTests;
+
+/// <summary>A context hosted in the user's own actor system, as an Akka.NET service would do it.</summary>
+public sealed class MultiprocContextTests
+{
+    [Fact]
+    public Task A_context_in_the_users_own_system_runs_pools_and_never_ends_that_system() => Bounded(async () =>
+    {
+        var system = ActorSystem.Create("service", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            """).WithFallback(MultiprocContext.DefaultConfig));
+        int[] workers = [];
+        try
+        {
+            var context = MultiprocContext.Create(system);
+            Assert.Same(system, context.System);
+            var pool = await Call(() => new ProcessPool(2, context: context));
+            Assert.Equal(new[] { 1, 4, 9 }, await Call(() => pool.Map(x => x * x, new[] { 1, 2, 3 })));
+            workers = await WorkerPids.Of(pool);
+
+            await Deadline.Dispose(context);
+
+            await Eventually(() => !workers.Any(ProcFs.IsWorkerAlive), TimeSpan.FromSeconds(10), () => ProcFs.Alive(workers));
+            Assert.False(system.WhenTerminated.IsCompleted, "the context ended a system it does not own");
+        }
+        finally
+        {
+            ProcFs.KillWorkers(workers);
+            await Within(system.Terminate(), TimeSpan.FromSeconds(10));
+        }
+    });
+
+    [Fact]
+    public Task A_system_without_remoting_is_refused_with_a_clear_exception() => Bounded(async () =>
+    {
+        var system = ActorSystem.Create("local-only", ConfigurationFactory.ParseString("akka.actor.provider = local"));
+        try
+        {
+            var error = Assert.Throws<ArgumentException>(() => MultiprocContext.Create(system));
+            Assert.Contains("remot", error.Message);
+        }
+        finally
+        {
+            await Within(system.Terminate(), TimeSpan.FromSeconds(10));
+        }
+    });
+
+    [Fact]
+    public Task A_pool_made_without_a_context_runs_in_the_default_one() => Bounded(async () =>
+    {
+        using var pool = await Call(() => new ProcessPool(1));
+        var pids = await Call(() => pool.Map(_ => Environment.ProcessId, new[] { 0 }));
+        Assert.NotEqual(Environment.ProcessId, pids[0]);
+        Assert.NotNull(MultiprocContext.Default.System);
+    });
+}
