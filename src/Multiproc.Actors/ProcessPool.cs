@@ -311,14 +311,16 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
 
     private static Task<T> WithCallbacks<T>(Task<T> task, Action<T>? callback, Action<Exception>? errorCallback)
     {
-        return callback is null && errorCallback is null ? task : Run();
-
-        async Task<T> Run()
+        if (callback is null && errorCallback is null)
+            return task;
+        // Always queued to the thread pool, even when the call is already done (an empty map): a
+        // callback must never run on the caller's own thread, nor on an actor's.
+        return task.ContinueWith(done =>
         {
             T result;
             try
             {
-                result = await task.ConfigureAwait(false);
+                result = done.GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
@@ -327,6 +329,6 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
             }
             callback?.Invoke(result);
             return result;
-        }
+        }, CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
     }
 }

@@ -175,7 +175,7 @@ internal sealed class WorkerActor : ReceiveActor
             if (chunk.Function is null)
                 throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
             var function = (JobFunction)_codec.Decode(chunk.Function, "the function with its captured values")!;
-            runner = ChunkRunner.Create(TaskPutScope.CountingTasks(function.Function.Resolve()), function.Kind);
+            runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
             _runners[chunk.JobId] = runner;
             return runner;
         }

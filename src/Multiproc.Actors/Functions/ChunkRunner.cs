@@ -1,3 +1,5 @@
+using Multiproc.Actors.Queues;
+
 namespace Multiproc.Actors.Functions;
 
 /// <summary>How a job's function is applied to the items of a chunk.</summary>
@@ -53,7 +55,11 @@ internal abstract class ChunkRunner
         try
         {
             for (; i < items.Length; i++)
+            {
+                // Puts a task makes are numbered per task, so a re-run's repeats can be dropped.
+                TaskPutScope.OnTaskStart();
                 results[i] = call(items[i]);
+            }
         }
         catch (Exception e)
         {

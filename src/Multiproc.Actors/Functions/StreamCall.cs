@@ -43,6 +43,7 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
 
     public async IAsyncEnumerable<TResult> Run(bool ordered, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         _pool.Tell(new OpenStream(_jobId, _function, this));
         var ready = new Dictionary<int, (object? Results, Exception? Error)>();
         var submitted = 0;
@@ -56,7 +57,9 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
         {
             while (true)
             {
-                while (!inputDone && inputError is null && inFlight < _window)
+                // Ordered, a chunk counts against the window until it is yielded, not just until it is
+                // back: results waiting behind a slow chunk must not let more input in.
+                while (!inputDone && inputError is null && (ordered ? submitted - nextToYield : inFlight) < _window)
                 {
                     var items = new List<T>(Math.Min(_chunksize, 1024));
                     try

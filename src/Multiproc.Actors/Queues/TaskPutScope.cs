@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using static Multiproc.Actors.Actors.QueueProtocol;
 
 namespace Multiproc.Actors.Queues;
@@ -39,7 +38,7 @@ internal sealed class TaskPutScope : IDisposable
     /// <param name="start">The input position of the chunk's first item.</param>
     public static TaskPutScope Begin(string pool, long job, int start) => _current = new TaskPutScope(pool, job, start);
 
-    /// <summary>Marks the start of the next task of the current chunk. Called by the delegates <see cref="CountingTasks"/> makes.</summary>
+    /// <summary>Marks the start of the next task of the current chunk: the chunk runner calls it before each item.</summary>
     public static void OnTaskStart()
     {
         if (_current is { } scope)
@@ -47,21 +46,6 @@ internal sealed class TaskPutScope : IDisposable
             scope._tasksStarted++;
             scope._seq = 0;
         }
-    }
-
-    /// <summary>
-    /// Wraps a job's function in a delegate of the same type that first calls <see cref="OnTaskStart"/>,
-    /// so the scope knows which input position each put belongs to whatever way the chunk runner loops.
-    /// </summary>
-    public static Delegate CountingTasks(Delegate function)
-    {
-        var parameters = function.GetType().GetMethod("Invoke")!.GetParameters()
-            .Select(p => Expression.Parameter(p.ParameterType, p.Name))
-            .ToArray();
-        var body = Expression.Block(
-            Expression.Call(typeof(TaskPutScope).GetMethod(nameof(OnTaskStart))!),
-            Expression.Invoke(Expression.Constant(function), parameters));
-        return Expression.Lambda(function.GetType(), body, parameters).Compile();
     }
 
     /// <summary>The origin of the current task's next put.</summary>

@@ -143,16 +143,16 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
     }
 
     [Fact]
-    public void CountingTasks_keeps_the_delegate_type_and_counts_each_call_in_the_current_scope()
+    public void The_chunk_runner_numbers_each_task_in_the_current_scope()
     {
         Func<int, int> square = x => x * x;
-        var counting = (Func<int, int>)TaskPutScope.CountingTasks(square);
+        var runner = ChunkRunner.Create(square, CallKind.Map);
 
         using var scope = TaskPutScope.Begin("pool", 1, 10);
         Assert.Equal(0, scope.NextOrigin().Seq);
-        Assert.Equal(9, counting(3));
+        runner.Run(new[] { 3 });
         Assert.Equal(10, scope.NextOrigin().Item);
-        Assert.Equal(16, counting(4));
+        runner.Run(new[] { 4 });
         var origin = scope.NextOrigin();
         Assert.Equal((11, 0), (origin.Item, origin.Seq));
         Assert.Equal(1, scope.NextOrigin().Seq);
