@@ -142,6 +142,45 @@ public sealed class CallbackTests(SharedPoolFixture fixture) : IClassFixture<Sha
         Assert.Equal(0, wrongValues);
     });
 
+    [Fact]
+    public Task The_callback_of_a_call_that_completes_at_once_never_runs_on_the_callers_own_thread() => Bounded(async () =>
+    {
+        var pool = fixture.Pool;
+        const int threads = 4;
+        const int callsEach = 2500;
+        var onCaller = 0;
+        var offThreadPool = 0;
+        var ran = 0;
+
+        // Callers on threads of their own (a console app's main thread, say). A MapAsync of an empty
+        // input completes as soon as the pool actor sees it, which may be before the call has even
+        // returned: its callback must still go to the thread pool, not run inline on the caller's
+        // thread. That race is rare, so many calls from several threads (contending for the cores)
+        // give it chances; once the library never runs callbacks inline this passes every time.
+        var callers = Enumerable.Range(0, threads).Select(n => new Thread(() =>
+        {
+            var self = Thread.CurrentThread;
+            for (var i = 0; i < callsEach; i++)
+            {
+                var result = pool.MapAsync(x => x, Array.Empty<int>(), callback: _ =>
+                {
+                    if (Thread.CurrentThread == self)
+                        Interlocked.Increment(ref onCaller);
+                    if (!Thread.CurrentThread.IsThreadPoolThread)
+                        Interlocked.Increment(ref offThreadPool);
+                    Interlocked.Increment(ref ran);
+                });
+                result.Wait(CallLimit);
+            }
+        }) { IsBackground = true, Name = $"test caller {n}" }).ToList();
+        callers.ForEach(caller => caller.Start());
+        await Call(() => callers.ForEach(caller => caller.Join(CallLimit)));
+
+        Assert.Equal(threads * callsEach, Volatile.Read(ref ran));
+        Assert.True(onCaller == 0 && offThreadPool == 0,
+            $"of {threads * callsEach} callbacks, {onCaller} ran inline on the caller's thread and {offThreadPool} off the thread pool");
+    });
+
     [Theory]
     [InlineData(12, 1)]
     [InlineData(30, 4)]

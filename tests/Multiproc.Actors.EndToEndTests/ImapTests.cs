@@ -317,6 +317,24 @@ public sealed class ImapTests(SharedPoolFixture fixture) : IClassFixture<SharedP
     });
 
     [Fact]
+    public Task ImapAsync_with_an_already_cancelled_token_throws_OperationCanceledException_without_reading_input() => Bounded(async () =>
+    {
+        var pool = fixture.Pool;
+        var ordered = new Source();
+        var unordered = new Source();
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(ToListAsync(pool.ImapAsync(x => x, ordered.Endless(), cancellationToken: cancel.Token))));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(ToListAsync(pool.ImapUnorderedAsync(x => x, unordered.Endless(), cancellationToken: cancel.Token))));
+
+        // Cancelled before it started: no input read, so no work sent.
+        Assert.Equal(0, ordered.Read);
+        Assert.Equal(0, unordered.Read);
+        await AssertUsable(pool);
+    });
+
+    [Fact]
     public Task Leaving_an_ImapAsync_loop_early_stops_reading_input_and_the_pool_stays_usable() => Bounded(async () =>
     {
         var pool = fixture.Pool;
