@@ -8,6 +8,7 @@ using Akka.Event;
 using Akka.Remote;
 using Multiproc.Actors.Actors;
 using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Launching;
 using Multiproc.Actors.Serialization;
 using Multiproc.Actors.Worker;
@@ -73,6 +74,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         var config = system.Settings.Config;
         Settings = MultiprocSettings.Create(config).WithFrameSize(MultiprocConfig.FrameSize(config));
         Codec = new PayloadCodec(system, Settings.MaximumMessageSize);
+        Functions = new FunctionCache(Codec);
         _childSettings = ChildProcessSettings.Create(config);
         _queueSetup = new QueueSetup("", Settings.MaximumMessageSize, QueueSettings.Create(config).DedupeRetention);
         Token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
@@ -91,6 +93,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     internal MultiprocSettings Settings { get; }
 
     internal PayloadCodec Codec { get; }
+
+    internal FunctionCache Functions { get; }
 
     /// <summary>The per-context secret a worker presents to register; travels on stdin only.</summary>
     internal string Token { get; }

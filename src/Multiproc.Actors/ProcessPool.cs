@@ -271,7 +271,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     private Task<IReadOnlyList<TResult>> Call<TItem, TResult>(Delegate func, IEnumerable<TItem> iterable, int? chunksize, IProgress<int>? progress)
     {
         EnsureRunning();
-        var function = FunctionRef.From(func, nameof(func));
+        var function = _context.Functions.Encode(func, nameof(func));
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize is < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
@@ -287,7 +287,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     {
         // Checked at the call, not at the first MoveNext: an iterator would defer these.
         EnsureRunning();
-        var function = Jobs.EncodeFunction(FunctionRef.From(func, nameof(func)), _context.Codec);
+        var function = _context.Functions.Encode(func, nameof(func));
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1.");

@@ -65,7 +65,7 @@ public sealed class SecurityTests(SharedPoolFixture fixture) : IClassFixture<Sha
         var workers = await Call(() => fixture.Pool.Map(_ => WorkerPath(), Enumerable.Range(0, 16), chunksize: 1));
         var marker = Path.Combine(Path.GetTempPath(), $"multiproc-forged-{Guid.NewGuid():N}");
         var codec = new PayloadCodec(_stranger, 1 << 20);
-        var function = codec.Encode(new JobFunction(FunctionRef.From(Touch(marker), "func"), CallKind.Map), "function");
+        var function = codec.Encode(new JobFunction(FunctionRef.From(Touch(marker), "func"), CallKind.Map, Stateless: false), "function");
         try
         {
             foreach (var path in workers.Distinct())

@@ -73,7 +73,9 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly IActorRef _parent;
         private readonly IActorRef _self;
         private readonly PayloadCodec _codec;
+        private const int StatelessCacheSize = 256;
         private readonly Dictionary<long, ChunkRunner> _runners = new();
+        private readonly Dictionary<ContentKey, ChunkRunner> _stateless = new();
         private readonly string _poolKey;
         private Action? _whenDone;
 
@@ -174,10 +176,42 @@ internal sealed class WorkerActor : ReceiveActor
                 return runner;
             if (chunk.Function is null)
                 throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
-            var function = (JobFunction)_codec.Decode(chunk.Function, "the function with its captured values")!;
-            runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
+            // The same static method or non-capturing lambda comes with every Apply: rebuild it once.
+            var content = new ContentKey(chunk.Function.Bytes);
+            if (!_stateless.TryGetValue(content, out runner))
+            {
+                var function = (JobFunction)_codec.Decode(chunk.Function, "the function with its captured values")!;
+                runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
+                if (function.Stateless)
+                {
+                    if (_stateless.Count >= StatelessCacheSize)
+                        _stateless.Clear();
+                    _stateless[content] = runner;
+                }
+            }
             _runners[chunk.JobId] = runner;
             return runner;
         }
+    }
+
+    /// <summary>A function's serialized bytes as a dictionary key: equal when the bytes are.</summary>
+    private readonly struct ContentKey : IEquatable<ContentKey>
+    {
+        private readonly byte[] _bytes;
+        private readonly int _hash;
+
+        public ContentKey(byte[] bytes)
+        {
+            _bytes = bytes;
+            var hash = new HashCode();
+            hash.AddBytes(bytes);
+            _hash = hash.ToHashCode();
+        }
+
+        public bool Equals(ContentKey other) => _hash == other._hash && _bytes.AsSpan().SequenceEqual(other._bytes);
+
+        public override bool Equals(object? obj) => obj is ContentKey other && Equals(other);
+
+        public override int GetHashCode() => _hash;
     }
 }

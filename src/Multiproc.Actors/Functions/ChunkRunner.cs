@@ -13,8 +13,12 @@ internal enum CallKind
     Map,
 }
 
-/// <summary>A job's function, as the worker receives it once per job.</summary>
-internal sealed record JobFunction(FunctionRef Function, CallKind Kind);
+/// <summary>
+/// A job's function, as the worker receives it once per job. <paramref name="Stateless"/>: its target
+/// holds no fields (a static method or a lambda that captures nothing), so a worker may reuse one
+/// rebuilt delegate for every job that sends the same bytes.
+/// </summary>
+internal sealed record JobFunction(FunctionRef Function, CallKind Kind, bool Stateless);
 
 /// <summary>An initializer and its arguments, as a worker receives them when it registers.</summary>
 internal sealed record InitializerCall(FunctionRef Function, object?[] Args);

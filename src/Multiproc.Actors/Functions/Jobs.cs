@@ -14,15 +14,11 @@ internal static class Jobs
     public static int DefaultChunkSize(int items, int processes) =>
         items == 0 ? 1 : (int)Math.Max(1, ((long)items + 4L * processes - 1) / (4L * processes));
 
-    /// <summary>The function of a job, serialized once for all its chunks.</summary>
-    public static Payload EncodeFunction(FunctionRef function, PayloadCodec codec) =>
-        codec.Encode(new JobFunction(function, CallKind.Map), "the function with its captured values");
 
     /// <summary>A whole call (<c>Map</c>, <c>Starmap</c>, <c>Apply</c>) with all its chunks.</summary>
-    public static JobSpec Build<T>(long jobId, FunctionRef function, T[] items, int? chunksize, int processes,
+    public static JobSpec Build<T>(long jobId, Payload functionPayload, T[] items, int? chunksize, int processes,
         IJobSink sink, PayloadCodec codec)
     {
-        var functionPayload = EncodeFunction(function, codec);
         CheckItems(items, 0, items.Length);
         var chunks = new List<ChunkSpec>();
         var size = chunksize ?? DefaultChunkSize(items.Length, processes);

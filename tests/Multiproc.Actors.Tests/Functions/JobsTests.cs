@@ -6,7 +6,7 @@ namespace Multiproc.Actors.Tests.Functions;
 
 public sealed class JobsTests : MultiprocSpec
 {
-    private static readonly FunctionRef Identity = FunctionRef.From((Func<byte[], byte[]>)(x => x), "func");
+    private static readonly Payload Identity = new(0, "", new byte[64]);
 
     [Theory]
     [InlineData(0, 4, 1)]
@@ -53,10 +53,24 @@ public sealed class JobsTests : MultiprocSpec
     public void An_argument_holding_process_local_state_is_refused()
     {
         var codec = new PayloadCodec(Sys, 1 << 20);
-        var function = FunctionRef.From((Func<object, int>)(_ => 0), "func");
+        var function = new FunctionCache(codec).Encode((Func<object, int>)(_ => 0), "func");
         var error = Assert.Throws<ArgumentException>(() =>
             Jobs.Build(1, function, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
         Assert.Contains("index 1", error.Message);
+    }
+
+    [Fact]
+    public void A_stateless_function_is_serialized_once_and_a_closure_every_time()
+    {
+        var cache = new FunctionCache(new PayloadCodec(Sys, 1 << 20));
+        Func<int, int> stateless = x => x + 1;
+        Assert.Same(cache.Encode(stateless, "func"), cache.Encode(stateless, "func"));
+
+        var offset = 1;
+        Func<int, int> closure = x => x + offset;
+        var first = cache.Encode(closure, "func");
+        offset = 2;
+        Assert.NotEqual(first.Bytes, cache.Encode(closure, "func").Bytes); // the captured value is copied at each call
     }
 
     private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>

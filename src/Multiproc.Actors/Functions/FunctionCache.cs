@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Multiproc.Actors.Serialization;
+
+namespace Multiproc.Actors.Functions;
+
+/// <summary>
+/// Serializes the functions of calls, once per method for those without state. Checking and
+/// serializing a delegate (reflection, the capture walk, Hyperion) costs more than a small task's
+/// round trip, and a static method or a non-capturing lambda is the same every time it is passed.
+/// </summary>
+internal sealed class FunctionCache(PayloadCodec codec)
+{
+    private static readonly ConcurrentDictionary<Type, bool> FieldlessTypes = new();
+    private readonly ConcurrentDictionary<(MethodInfo Method, Type DelegateType), Payload> _stateless = new();
+
+    /// <summary>The job function payload for <paramref name="function"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> is null.</exception>
+    /// <exception cref="ArgumentException">The function cannot be sent to a worker.</exception>
+    public Payload Encode(Delegate function, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(function, parameterName);
+        // A multicast delegate's Method is its last target's: never let it hit the cache.
+        if (!function.HasSingleTarget || !IsStateless(function))
+            return Encode(function, parameterName, stateless: false);
+        return _stateless.GetOrAdd((function.Method, function.GetType()), static (_, args) => args.Cache.Encode(args.Function, args.Parameter, stateless: true),
+            (Cache: this, Function: function, Parameter: parameterName));
+    }
+
+    private Payload Encode(Delegate function, string parameterName, bool stateless) =>
+        codec.Encode(new JobFunction(FunctionRef.From(function, parameterName), CallKind.Map, stateless), "the function with its captured values");
+
+    private static bool IsStateless(Delegate function) =>
+        function.Target is null || FieldlessTypes.GetOrAdd(function.Target.GetType(), static type =>
+        {
+            for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
+            {
+                if (t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Length > 0)
+                    return false;
+            }
+            return true;
+        });
+}
