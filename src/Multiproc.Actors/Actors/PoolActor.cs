@@ -205,6 +205,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         var work = worker.InFlight.Find(w => w.Job.Id == jobId && w.Chunk.Index == chunkIndex);
         if (work is null)
             return;
+        worker.TimeReport(Settings.FastTaskThreshold);
         worker.InFlight.Remove(work);
         if (report is ChunkDone)
             _crashStreak = 0;
@@ -470,11 +471,25 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Worker? target = null;
         foreach (var worker in _workers.Values)
         {
-            if (CanTakeWork(worker) && worker.InFlight.Count < Settings.Prefetch
+            if (CanTakeWork(worker) && worker.InFlight.Count < PrefetchOf(worker)
                 && (target is null || worker.InFlight.Count < target.InFlight.Count))
                 target = worker;
         }
         return target;
+    }
+
+    /// <summary>
+    /// How many chunks a worker may hold. Deeper for fast tasks, but never more than its fair share
+    /// of what is queued (counting workers still starting), so the tail of a call, or a worker that
+    /// is not ready yet, is not left without work while another sits on a long queue of its own.
+    /// </summary>
+    private int PrefetchOf(Worker worker)
+    {
+        if (!worker.RunsFastTasks || Settings.FastTaskPrefetch <= Settings.Prefetch)
+            return Settings.Prefetch;
+        var workers = Math.Max(1, _launched.Count);
+        var fairShare = (_queue.Count + workers - 1) / workers;
+        return Math.Clamp(fairShare, Settings.Prefetch, Settings.FastTaskPrefetch);
     }
 
     private Worker? IdleWorker()
@@ -586,6 +601,29 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public List<long> Forget { get; } = [];
 
         public bool QuotaUsed(int? maxTasks) => maxTasks is { } max && Handed >= max;
+
+        /// <summary>Whether its recent chunks each took less than the fast-task threshold.</summary>
+        public bool RunsFastTasks { get; private set; }
+
+        private long _lastReport;
+        private double _serviceTicks = double.MaxValue;
+
+        /// <summary>
+        /// Called as a chunk reports, before it leaves <see cref="InFlight"/>. While the worker had
+        /// more queued behind it, the time since its previous report is one chunk's service time;
+        /// a moving average of those decides how deep its pipeline may be.
+        /// </summary>
+        public void TimeReport(TimeSpan fastThreshold)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (InFlight.Count > 1 && _lastReport != 0)
+            {
+                var sample = (double)System.Diagnostics.Stopwatch.GetElapsedTime(_lastReport, now).Ticks;
+                _serviceTicks = _serviceTicks == double.MaxValue ? sample : 0.8 * _serviceTicks + 0.2 * sample;
+                RunsFastTasks = _serviceTicks < fastThreshold.Ticks;
+            }
+            _lastReport = now;
+        }
     }
 
     private sealed class Job(long id, Payload function, IActorRef aggregator, Action<Exception> abort, int? remaining)

@@ -16,6 +16,8 @@ internal sealed record MultiprocSettings
 
     public required long MaximumMessageSize { get; init; }
     public required int Prefetch { get; init; }
+    public required int FastTaskPrefetch { get; init; }
+    public required TimeSpan FastTaskThreshold { get; init; }
     public required int MaxTries { get; init; }
     public required TimeSpan RespawnBackoffMin { get; init; }
     public required TimeSpan RespawnBackoffMax { get; init; }
@@ -31,6 +33,8 @@ internal sealed record MultiprocSettings
         {
             MaximumMessageSize = config.GetByteSize(MaximumMessageSizeKey, null) ?? throw Missing(MaximumMessageSizeKey),
             Prefetch = config.GetInt("multiproc.pool.prefetch"),
+            FastTaskPrefetch = config.GetInt("multiproc.pool.fast-task-prefetch"),
+            FastTaskThreshold = config.GetTimeSpan("multiproc.pool.fast-task-threshold"),
             MaxTries = config.GetInt("multiproc.pool.max-tries"),
             RespawnBackoffMin = config.GetTimeSpan("multiproc.pool.respawn-backoff-min"),
             RespawnBackoffMax = config.GetTimeSpan("multiproc.pool.respawn-backoff-max"),
