@@ -198,4 +198,31 @@ public sealed class ChildProcessTests(SharedContext3 shared) : IClassFixture<Sha
         Assert.True(queue.TryGet(TimeSpan.Zero, out var item), "the grandchild should have finished before the child exited");
         Assert.Equal("grandchild done", item);
     }
+
+    [Fact]
+    public async Task A_child_that_made_its_own_pool_and_child_exits_promptly_on_SIGTERM_and_they_follow()
+    {
+        var pids = _context.SimpleQueue<int[]>();
+        var child = _context.Process(static (SimpleQueue<int[]> q) =>
+        {
+            // Both live in the child's own default context, which is disposed when the child exits.
+            var pool = new ProcessPool(processes: 1);
+            var worker = pool.Apply(static () => Environment.ProcessId);
+            var grandchild = new ChildProcess(static () => Thread.Sleep(Timeout.Infinite));
+            grandchild.Start();
+            q.Put([worker, grandchild.Pid!.Value]);
+            Thread.Sleep(Timeout.Infinite);
+        }, [pids]);
+        child.Start();
+        var descendants = await Bounded(pids.Get);
+
+        child.Terminate();
+
+        // A liveness bound, not a timing assert: without the abrupt exit the child's context would first
+        // join its grandchild for join-on-exit-timeout (10 s) and wait for its actor system.
+        Assert.True(await Bounded(() => child.Join(TimeSpan.FromSeconds(8))), "the child should exit promptly on SIGTERM");
+        Assert.Equal(-15, child.ExitCode);
+        foreach (var pid in descendants)
+            await Eventually(() => !IsRunning(pid), TimeSpan.FromSeconds(15), $"process {pid} gone after its parent was terminated");
+    }
 }
