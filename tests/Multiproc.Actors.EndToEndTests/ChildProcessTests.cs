@@ -225,4 +225,86 @@ public sealed class ChildProcessTests(SharedContext3 shared) : IClassFixture<Sha
         foreach (var pid in descendants)
             await Eventually(() => !IsRunning(pid), TimeSpan.FromSeconds(15), $"process {pid} gone after its parent was terminated");
     }
+
+    [Fact]
+    public async Task Ended_children_release_their_process_objects_and_are_not_tracked_for_ever()
+    {
+        var context = CreateContext();
+        try
+        {
+            var launcher = (Multiproc.Actors.Launching.ProcessLauncher)context.Launcher;
+            var first = Enumerable.Range(0, 3).Select(_ => context.Process(static () => { })).ToArray();
+            foreach (var child in first)
+                child.Start();
+            foreach (var child in first)
+                Assert.True(await Bounded(() => child.Join()));
+
+            // Each Process and its stdin pipe are released once the exit is reported; the handles stay usable.
+            await Eventually(() => launcher.Undisposed == 0, TimeSpan.FromSeconds(10), $"{launcher.Undisposed} process objects still held");
+            Assert.All(first, c => Assert.Equal(0, c.ExitCode));
+            Assert.All(first, c => Assert.False(c.IsAlive));
+            Assert.All(first, c => Assert.True(c.Join(TimeSpan.Zero)));
+            foreach (var child in first)
+            {
+                child.Terminate();
+                child.Kill();
+            }
+            Assert.All(first, c => Assert.Equal(0, c.ExitCode));
+
+            var next = context.Process(static () => { });
+            next.Start();
+            Assert.Equal(1, context.TrackedChildren);
+            Assert.True(await Bounded(() => next.Join()));
+        }
+        finally
+        {
+            await Bounded(context.Dispose);
+        }
+    }
+
+    [Fact]
+    public async Task A_child_started_while_its_context_is_disposed_is_refused_or_ended()
+    {
+        var context = CreateContext();
+        var children = Enumerable.Range(0, 6).Select(_ => context.Process(static () => Thread.Sleep(Timeout.Infinite), daemon: true)).ToArray();
+        var go = new ManualResetEventSlim();
+        var starts = children.Select(child => Task.Run(() =>
+        {
+            go.Wait();
+            try
+            {
+                child.Start();
+                return true;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
+        })).ToArray();
+        var dispose = Task.Run(() =>
+        {
+            go.Wait();
+            context.Dispose();
+        });
+
+        go.Set();
+        await Bounded(() => dispose.Wait());
+        var started = await Bounded(() => Task.WhenAll(starts).Result);
+
+        try
+        {
+            // Whatever won the race, nothing the context started outlives its Dispose.
+            for (var i = 0; i < children.Length; i++)
+            {
+                if (started[i])
+                    Assert.False(children[i].IsAlive, $"child {i} outlived Dispose");
+            }
+            Assert.Throws<ObjectDisposedException>(() => context.Process(static () => { }).Start());
+        }
+        finally
+        {
+            foreach (var child in children.Where(c => c.Pid is not null))
+                child.Kill();
+        }
+    }
 }
