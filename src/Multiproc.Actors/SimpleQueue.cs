@@ -22,6 +22,9 @@ namespace Multiproc.Actors;
 /// queue actor holds the item. Inside a pool task, <see cref="Put"/> returns at once, and the task's
 /// result is sent to the caller only after every item it put is in the queue; a task re-run after
 /// its worker died does not add its items twice.</para>
+/// <para>An item handed to a getter whose process then dies (killed, its pool terminated) before
+/// the item arrived goes back to the front of the queue once the queue learns of the death; an
+/// item put meanwhile may overtake it.</para>
 /// <para>Only processes of the context that created the queue (authenticated by its token) may use it.</para>
 /// </remarks>
 /// <typeparam name="T">The item type; items must be serializable.</typeparam>
