@@ -61,9 +61,13 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private readonly ConcurrentDictionary<IActorRef, byte> _queues = new();
     private readonly ChildProcessSettings _childSettings;
     private readonly QueueSetup _queueSetup;
+    // Names of this context's actors start with it, so that two contexts in one system (or a user's
+    // own "queue-1") never collide.
+    private readonly string _namePrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
     private int _poolCounter;
     private int _queueCounter;
     private int _disposed;
+    private int _childrenStarting;
 
     private MultiprocContext(ActorSystem system, bool ownsSystem)
     {
@@ -141,26 +145,51 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     public ChildProcess Process(Delegate target, object?[]? args = null, string? name = null, bool? daemon = null) =>
         new(target, args, name, daemon, this);
 
-    /// <summary>Starts the actor of a new queue; it lives as long as this context.</summary>
+    /// <summary>
+    /// True once this process has begun to exit at once (SIGTERM in a child, its parent gone): contexts
+    /// disposed from then on only kill their children and workers, and wait for nothing.
+    /// </summary>
+    internal static bool ExitingAbruptly => Volatile.Read(ref _exitingAbruptly) != 0;
+
+    private static int _exitingAbruptly;
+
+    /// <summary>Marks this process as exiting abruptly; call it just before such an <see cref="Environment.Exit"/>.</summary>
+    internal static void BeginAbruptExit() => Volatile.Write(ref _exitingAbruptly, 1);
+
+    /// <summary>The children of this context being tracked (for tests): those that have exited are dropped as others start.</summary>
+    internal int TrackedChildren => _children.Count;
+
+    /// <summary>Starts the actor of a new queue; it lives as long as this context (after Close, as an empty tombstone).</summary>
     internal IActorRef CreateQueueActor()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var props = QueueActor.Props(_queueSetup with { Token = Token }).WithDispatcher(ProcessPool.MultiprocDispatcher);
-        var queue = System.ActorOf(props, $"queue-{Interlocked.Increment(ref _queueCounter)}");
+        var queue = System.ActorOf(props, $"queue-{_namePrefix}-{Interlocked.Increment(ref _queueCounter)}");
         _queues[queue] = 0;
         return queue;
     }
 
-    /// <summary>Launches the process of a child that is starting.</summary>
+    /// <summary>Launches the process of a child that is starting; after (or during) <see cref="Dispose"/>, refuses.</summary>
     internal IChildHandle StartChild(ChildProcess child, ChildStart start)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var handle = _launcher.LaunchChild(start);
-        _children[child] = 0;
-        return handle;
+        // Counted before the check: Dispose waits for the starts it did not stop to be tracked, then ends them.
+        Interlocked.Increment(ref _childrenStarting);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            foreach (var ended in _children.Keys.Where(c => !c.IsAlive).ToArray())
+                _children.TryRemove(ended, out _);
+            var handle = _launcher.LaunchChild(start);
+            _children[child] = 0;
+            return handle;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _childrenStarting);
+        }
     }
 
-    internal string NextPoolName() => $"pool-{Interlocked.Increment(ref _poolCounter)}";
+    internal string NextPoolName() => $"pool-{_namePrefix}-{Interlocked.Increment(ref _poolCounter)}";
 
     internal void Track(ProcessPool pool)
     {
@@ -175,10 +204,23 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // A child being launched right now is tracked before its start returns: wait for those.
+        SpinWait.SpinUntil(() => Volatile.Read(ref _childrenStarting) == 0, ShutdownWait);
+        if (ExitingAbruptly)
+        {
+            // The process is leaving now (SIGTERM, parent gone): no joins, no waits, no graceful leave.
+            foreach (var child in _children.Keys)
+                child.Kill();
+            _launcher.KillAll(TimeSpan.Zero);
+            return;
+        }
         // Children first: those still running may be using this context's queues.
         EndChildren();
+        // Closed, not stopped: a queue stays as a tombstone that answers every later call, from any
+        // process, with ObjectDisposedException (a stopped one would leave them waiting).
         foreach (var queue in _queues.Keys)
-            System.Stop(queue);
+            queue.Tell(new QueueProtocol.Close(Token, 0), ActorRefs.NoSender);
+        _queues.Clear();
         foreach (var pool in _pools.Keys)
             pool.Terminate();
         _launcher.KillAll(ShutdownWait);
@@ -197,6 +239,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private void EndChildren()
     {
         var children = _children.Keys.Where(c => c.IsAlive).ToArray();
+        _children.Clear();
         foreach (var child in children.Where(c => c.Daemon))
             child.Terminate();
         var deadline = Stopwatch.StartNew();
@@ -219,6 +262,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     {
         var context = Create();
         // Python joins its pools' workers and non-daemon children at exit; here they are ended so none lingers.
+        // The actor system has no exit hook of its own (see MultiprocConfig.ForOwnedSystem): Dispose ends
+        // it after the children, whose last puts still need its queues.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => context.Dispose();
         return context;
     }

@@ -22,6 +22,9 @@ namespace Multiproc.Actors;
 /// queue actor holds the item. Inside a pool task, <see cref="Put"/> returns at once, and the task's
 /// result is sent to the caller only after every item it put is in the queue; a task re-run after
 /// its worker died does not add its items twice.</para>
+/// <para>An item handed to a getter whose process then dies (killed, its pool terminated) before
+/// the item arrived goes back to the front of the queue once the queue learns of the death; an
+/// item put meanwhile may overtake it.</para>
 /// <para>Only processes of the context that created the queue (authenticated by its token) may use it.</para>
 /// </remarks>
 /// <typeparam name="T">The item type; items must be serializable.</typeparam>
@@ -166,6 +169,9 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     /// <remarks>Python: <c>repr(SimpleQueue)</c>.</remarks>
     public override string ToString() => $"SimpleQueue<{typeof(T).Name}>({_queue.Path.Name})";
 
+    /// <summary>The queue actor (for tests).</summary>
+    internal IActorRef Actor => _queue;
+
     ISurrogate ISurrogated.ToSurrogate(ActorSystem system) => new QueueHandle<T>(_queue, _token);
 
     private Payload Encode(T item, string what)
@@ -205,6 +211,11 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         }
     }
 
+    /// <summary>
+    /// Splits the payloads into puts that each fit the size limit, counting every item with what it
+    /// costs on the wire (<see cref="WireSerializer.WireSize"/>): the frame holds the limit plus the
+    /// envelope allowance, and Akka.Remote silently drops a bigger message.
+    /// </summary>
     private IEnumerable<Payload[]> Batches(IReadOnlyList<Payload> payloads)
     {
         var limit = _client.Codec.MaximumMessageSize;
@@ -212,14 +223,15 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         long size = 0;
         foreach (var payload in payloads)
         {
-            if (batch.Count > 0 && size + payload.Length > limit)
+            var cost = WireSerializer.WireSize(payload);
+            if (batch.Count > 0 && size + cost > limit)
             {
                 yield return batch.ToArray();
                 batch.Clear();
                 size = 0;
             }
             batch.Add(payload);
-            size += payload.Length;
+            size += cost;
         }
         if (batch.Count > 0)
             yield return batch.ToArray();

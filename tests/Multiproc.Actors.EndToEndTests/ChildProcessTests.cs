@@ -198,4 +198,113 @@ public sealed class ChildProcessTests(SharedContext3 shared) : IClassFixture<Sha
         Assert.True(queue.TryGet(TimeSpan.Zero, out var item), "the grandchild should have finished before the child exited");
         Assert.Equal("grandchild done", item);
     }
+
+    [Fact]
+    public async Task A_child_that_made_its_own_pool_and_child_exits_promptly_on_SIGTERM_and_they_follow()
+    {
+        var pids = _context.SimpleQueue<int[]>();
+        var child = _context.Process(static (SimpleQueue<int[]> q) =>
+        {
+            // Both live in the child's own default context, which is disposed when the child exits.
+            var pool = new ProcessPool(processes: 1);
+            var worker = pool.Apply(static () => Environment.ProcessId);
+            var grandchild = new ChildProcess(static () => Thread.Sleep(Timeout.Infinite));
+            grandchild.Start();
+            q.Put([worker, grandchild.Pid!.Value]);
+            Thread.Sleep(Timeout.Infinite);
+        }, [pids]);
+        child.Start();
+        var descendants = await Bounded(pids.Get);
+
+        child.Terminate();
+
+        // A liveness bound, not a timing assert: without the abrupt exit the child's context would first
+        // join its grandchild for join-on-exit-timeout (10 s) and wait for its actor system.
+        Assert.True(await Bounded(() => child.Join(TimeSpan.FromSeconds(8))), "the child should exit promptly on SIGTERM");
+        Assert.Equal(-15, child.ExitCode);
+        foreach (var pid in descendants)
+            await Eventually(() => !IsRunning(pid), TimeSpan.FromSeconds(15), $"process {pid} gone after its parent was terminated");
+    }
+
+    [Fact]
+    public async Task Ended_children_release_their_process_objects_and_are_not_tracked_for_ever()
+    {
+        var context = CreateContext();
+        try
+        {
+            var launcher = (Multiproc.Actors.Launching.ProcessLauncher)context.Launcher;
+            var first = Enumerable.Range(0, 3).Select(_ => context.Process(static () => { })).ToArray();
+            foreach (var child in first)
+                child.Start();
+            foreach (var child in first)
+                Assert.True(await Bounded(() => child.Join()));
+
+            // Each Process and its stdin pipe are released once the exit is reported; the handles stay usable.
+            await Eventually(() => launcher.Undisposed == 0, TimeSpan.FromSeconds(10), $"{launcher.Undisposed} process objects still held");
+            Assert.All(first, c => Assert.Equal(0, c.ExitCode));
+            Assert.All(first, c => Assert.False(c.IsAlive));
+            Assert.All(first, c => Assert.True(c.Join(TimeSpan.Zero)));
+            foreach (var child in first)
+            {
+                child.Terminate();
+                child.Kill();
+            }
+            Assert.All(first, c => Assert.Equal(0, c.ExitCode));
+
+            var next = context.Process(static () => { });
+            next.Start();
+            Assert.Equal(1, context.TrackedChildren);
+            Assert.True(await Bounded(() => next.Join()));
+        }
+        finally
+        {
+            await Bounded(context.Dispose);
+        }
+    }
+
+    [Fact]
+    public async Task A_child_started_while_its_context_is_disposed_is_refused_or_ended()
+    {
+        var context = CreateContext();
+        var children = Enumerable.Range(0, 6).Select(_ => context.Process(static () => Thread.Sleep(Timeout.Infinite), daemon: true)).ToArray();
+        var go = new ManualResetEventSlim();
+        var starts = children.Select(child => Task.Run(() =>
+        {
+            go.Wait();
+            try
+            {
+                child.Start();
+                return true;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
+        })).ToArray();
+        var dispose = Task.Run(() =>
+        {
+            go.Wait();
+            context.Dispose();
+        });
+
+        go.Set();
+        await Bounded(() => dispose.Wait());
+        var started = await Bounded(() => Task.WhenAll(starts).Result);
+
+        try
+        {
+            // Whatever won the race, nothing the context started outlives its Dispose.
+            for (var i = 0; i < children.Length; i++)
+            {
+                if (started[i])
+                    Assert.False(children[i].IsAlive, $"child {i} outlived Dispose");
+            }
+            Assert.Throws<ObjectDisposedException>(() => context.Process(static () => { }).Start());
+        }
+        finally
+        {
+            foreach (var child in children.Where(c => c.Pid is not null))
+                child.Kill();
+        }
+    }
 }

@@ -37,4 +37,15 @@ public sealed class ProcessBasicsTests
         Assert.Contains("printer exit code: 0", run.Stdout);
         Assert.Contains("thrower exit code: 1", run.Stdout);
     }
+
+    [Fact]
+    public async Task At_exit_the_default_context_joins_a_non_daemon_child_while_its_queues_still_work()
+    {
+        var run = await RunProgramAsync("ProcessTestApp", "exit-joins-child");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("main returns", run.Stdout);
+        Assert.True(run.Stdout.Contains("child put returned"), run.ToString());
+        Assert.True(run.Stderr.Length == 0, run.ToString());
+    }
 }

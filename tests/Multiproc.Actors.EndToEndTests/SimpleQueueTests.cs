@@ -164,6 +164,61 @@ public sealed class SimpleQueueTests(SharedContext3 shared) : IClassFixture<Shar
         Assert.True(await Bounded(() => child.Join()));
         Assert.Equal(0, child.ExitCode);
     }
+    [Fact]
+    public async Task Items_handed_to_getters_whose_process_was_killed_go_back_to_the_queue_in_order()
+    {
+        var queue = _context.SimpleQueue<string>();
+        var ready = _context.SimpleQueue<string>();
+        var child = _context.Process(static (SimpleQueue<string> q, SimpleQueue<string> r) =>
+        {
+            var getter = new Thread(() => q.Get()) { IsBackground = true };
+            var tryGetter = new Thread(() => q.TryGet(TimeSpan.FromMinutes(10), out _)) { IsBackground = true };
+            getter.Start();
+            tryGetter.Start();
+            // Blocked means the Take was sent; it reaches the queue before the Put below reaches the other
+            // queue, since both travel in order over the one connection to the caller.
+            if (SpinWait.SpinUntil(() => Blocked(getter) && Blocked(tryGetter), TimeSpan.FromSeconds(30)))
+                r.Put("getting");
+            Thread.Sleep(Timeout.Infinite);
+
+            static bool Blocked(Thread t) => (t.ThreadState & ThreadState.WaitSleepJoin) != 0;
+        }, [queue, ready]);
+        child.Start();
+        Assert.Equal("getting", await Bounded(ready.Get));
+
+        child.Kill();
+        Assert.True(await Bounded(() => child.Join()));
+        // The queue may still count the dead process's getters as waiting: these two may go to them.
+        queue.PutMany(["first", "second"]);
+
+        // Once the queue learns that the getters' process is gone, their items are back, oldest first.
+        // (An item put after them could overtake them while the queue does not know yet.)
+        Assert.Equal("first", await Bounded(queue.Get));
+        Assert.Equal("second", await Bounded(queue.Get));
+        queue.Put("third");
+        Assert.Equal("third", await Bounded(queue.Get));
+        Assert.True(queue.IsEmpty);
+    }
+
+    [Fact]
+    public async Task PutMany_and_GetAll_of_a_million_ints_work_from_a_child()
+    {
+        var queue = _context.SimpleQueue<int>();
+        var report = _context.SimpleQueue<string>();
+        var child = _context.Process(static (SimpleQueue<int> q, SimpleQueue<string> r) =>
+        {
+            q.PutMany(Enumerable.Range(0, 1_000_000));
+            var all = q.GetAll();
+            r.Put($"{all.Count} {all.SequenceEqual(Enumerable.Range(0, 1_000_000))}");
+            q.PutMany(Enumerable.Range(0, 1_000_000));
+        }, [queue, report]);
+        child.Start();
+
+        Assert.Equal("1000000 True", await Bounded(report.Get));
+        Assert.True(await Bounded(() => child.Join()));
+        Assert.Equal(0, child.ExitCode);
+        Assert.Equal(Enumerable.Range(0, 1_000_000), await Bounded(queue.GetAll));
+    }
 }
 
 /// <summary>Pool tasks and initializers for the queue tests; the statics are per worker process.</summary>

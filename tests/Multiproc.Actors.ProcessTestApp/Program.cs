@@ -2,11 +2,22 @@
 // Usage: Multiproc.Actors.ProcessTestApp forwarding
 //   starts one child that prints a line on stdout and one on stderr, and one whose target throws;
 //   joins both and prints their exit codes.
+// Usage: Multiproc.Actors.ProcessTestApp exit-joins-child
+//   starts a non-daemon child that puts into a queue a second later, and returns at once: the
+//   default context joins the child at exit, and the queue must still be there for its put.
 using Multiproc.Actors;
+
+if (args.FirstOrDefault() == "exit-joins-child")
+{
+    var queue = new SimpleQueue<string>();
+    new ChildProcess(PutLate, [queue]).Start();
+    Console.WriteLine("main returns");
+    return 0;
+}
 
 if (args.FirstOrDefault() != "forwarding")
 {
-    Console.Error.WriteLine("usage: Multiproc.Actors.ProcessTestApp forwarding");
+    Console.Error.WriteLine("usage: Multiproc.Actors.ProcessTestApp forwarding | exit-joins-child");
     return 2;
 }
 
@@ -27,3 +38,10 @@ static void Print()
 }
 
 static void Throw() => throw new InvalidOperationException("boom from the child");
+
+static void PutLate(SimpleQueue<string> queue)
+{
+    Thread.Sleep(1000);
+    queue.Put("late");
+    Console.WriteLine("child put returned");
+}

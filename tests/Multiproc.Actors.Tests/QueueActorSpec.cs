@@ -174,6 +174,95 @@ public sealed class QueueActorSpec : MultiprocSpec
         Assert.Equal(1, (await ExpectMsgAsync<QueueClosed>()).RequestId);
     }
 
+    [Fact]
+    public async Task Items_a_getter_did_not_acknowledge_go_back_to_the_front_in_order_when_it_dies()
+    {
+        var queue = Queue();
+        var dies = CreateTestProbe();
+        var acks = CreateTestProbe();
+        // A getter that was waiting, one served at once, and a GetAll: none acknowledged.
+        queue.Tell(new Take(Token, 1, null), dies);
+        Assert.Equal(0, await CountAsync(queue));
+        await PutAsync(queue, 1, 2, 3, 4);
+        queue.Tell(new Take(Token, 2, null), dies);
+        queue.Tell(new Take(Token, 3, TimeSpan.FromMinutes(1)), acks);
+        Assert.Equal(1, Decode((await dies.ExpectMsgAsync<Taken>()).Item));
+        Assert.Equal(2, Decode((await dies.ExpectMsgAsync<Taken>()).Item));
+        Assert.Equal(3, Decode((await acks.ExpectMsgAsync<Taken>()).Item));
+        // An acknowledged item is the getter's for good.
+        queue.Tell(new Ack(Token, 3), acks);
+        queue.Tell(new TakeAll(Token, 4), dies);
+        Assert.Equal(new[] { 4 }, (await dies.ExpectMsgAsync<TakenAll>()).Items.Select(Decode));
+        await PutAsync(queue, 5);
+        queue.Tell(new Take(Token, 5, null), dies);
+        await dies.ExpectMsgAsync<Taken>();
+        queue.Tell(new Ack(Token, 5), dies);
+
+        Sys.Stop(dies.Ref);
+        Sys.Stop(acks.Ref);
+
+        await AwaitAssertAsync(async () => Assert.Equal(3, await CountAsync(queue)), TimeSpan.FromSeconds(10));
+        queue.Tell(new TakeAll(Token, 6));
+        Assert.Equal(new[] { 1, 2, 4 }, (await ExpectMsgAsync<TakenAll>()).Items.Select(Decode));
+    }
+
+    [Fact]
+    public async Task An_item_put_back_goes_to_a_getter_already_waiting()
+    {
+        var queue = Queue();
+        var dies = CreateTestProbe();
+        var waits = CreateTestProbe();
+        await PutAsync(queue, 1);
+        queue.Tell(new Take(Token, 1, null), dies);
+        await dies.ExpectMsgAsync<Taken>();
+        queue.Tell(new Take(Token, 2, null), waits);
+        Assert.Equal(0, await CountAsync(queue));
+
+        Sys.Stop(dies.Ref);
+
+        Assert.Equal(1, Decode((await waits.ExpectMsgAsync<Taken>(TimeSpan.FromSeconds(10))).Item));
+    }
+
+    [Fact]
+    public async Task Timer_messages_not_sent_by_the_queue_itself_are_dropped()
+    {
+        var queue = Queue();
+        var getter = CreateTestProbe();
+        queue.Tell(new Take(Token, 1, TimeSpan.FromMinutes(5)), getter);
+        Assert.Equal(0, await CountAsync(queue));
+
+        queue.Tell(new TakeTimedOut(getter.Ref, 1, 0));
+        queue.Tell(new EvictIdleOrigins(0));
+        await PutAsync(queue, 42);
+
+        Assert.Equal(42, Decode((await getter.ExpectMsgAsync<Taken>()).Item));
+    }
+
+    [Fact]
+    public async Task Each_part_of_a_TakeAll_of_many_small_items_fits_the_reply_size_on_the_wire()
+    {
+        const int limit = 2000;
+        var queue = Queue(maximumReplySize: limit);
+        queue.Tell(new Put(Token, 1, Enumerable.Range(0, 1000).Select(i => _codec.Encode(i, "item")).ToArray(), null));
+        await ExpectMsgAsync<Done>();
+
+        var taken = new List<int>();
+        queue.Tell(new TakeAll(Token, 2));
+        while (true)
+        {
+            var part = await ExpectMsgAsync<TakenAll>();
+            var bytes = Sys.Serialization.FindSerializerFor(part).ToBinary(part);
+            // The limit plus a small fixed header; Hyperion's ~50 bytes per item would be far over.
+            Assert.True(bytes.Length <= limit + 64, $"a part of {part.Items.Length} items is {bytes.Length} bytes");
+            taken.AddRange(part.Items.Select(Decode));
+            if (part.Continuation is not { } next)
+                break;
+            queue.Tell(new TakeRest(Token, 3, next));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 1000), taken);
+    }
+
     private IActorRef Queue(long maximumReplySize = 1 << 20) =>
         Sys.ActorOf(QueueActor.Props(new QueueSetup(Token, maximumReplySize, TimeSpan.FromMinutes(1))));
 

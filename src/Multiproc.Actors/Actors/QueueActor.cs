@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using Multiproc.Actors.Serialization;
@@ -7,7 +8,7 @@ namespace Multiproc.Actors.Actors;
 
 /// <summary>What a queue actor is started with.</summary>
 /// <param name="Token">The context's token: requests without it are dropped.</param>
-/// <param name="MaximumReplySize">The most payload bytes one reply may carry (the context's message size limit).</param>
+/// <param name="MaximumReplySize">The most item bytes one reply may carry, counted as <see cref="WireSerializer.WireSize"/> (the context's message size limit).</param>
 /// <param name="DedupeRetention">How long a job's put origins are remembered after its last put.</param>
 internal sealed record QueueSetup(string Token, long MaximumReplySize, TimeSpan DedupeRetention);
 
@@ -17,17 +18,29 @@ internal sealed record QueueSetup(string Token, long MaximumReplySize, TimeSpan 
 /// getter that waits gets the next item that arrives; the queue owns every clock, so no item is
 /// ever handed to a getter that gave up.
 /// </summary>
+/// <remarks>
+/// Delivery is acknowledged: an item handed to a getter stays the queue's until the getter's process
+/// says it arrived (<see cref="Ack"/>). The queue watches every getter's reply actor; when one dies
+/// (its process was killed, its pool terminated), the items it had not acknowledged go back to the
+/// front of the queue in the order they left it, so none is lost — at worst, an item whose
+/// acknowledgement died with its process is delivered again.
+/// </remarks>
 internal sealed class QueueActor : ReceiveActor, IWithTimers
 {
     private const string EvictTimerKey = "evict";
 
     private readonly QueueSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Queue<Payload> _items = new();
+    // Timer messages carry it: the same message from anyone else is dropped.
+    private readonly long _nonce = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+    private Queue<Payload> _items = new();
     private readonly LinkedList<Getter> _getters = new();
     private readonly Dictionary<(string Pool, long Job), JobOrigins> _origins = new();
-    private readonly Dictionary<long, Queue<Payload>> _reserved = new();
+    private readonly Dictionary<long, Reservation> _reserved = new();
+    private readonly Dictionary<(IActorRef ReplyTo, long RequestId), Handed> _unacked = new();
+    private readonly HashSet<IActorRef> _watched = new();
     private long _nextContinuation;
+    private long _nextHandOut;
     private bool _closed;
 
     public QueueActor(QueueSetup setup)
@@ -42,7 +55,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         Receive<TakeAll>(takeAll =>
         {
             if (!Refused(takeAll))
-                ReplyPart(Sender, takeAll.RequestId, Drain());
+                ReplyPart(Sender, takeAll.RequestId, Drain(), ++_nextHandOut, 0);
         });
         Receive<TakeRest>(OnTakeRest);
         Receive<Count>(count =>
@@ -51,8 +64,12 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
                 Sender.Tell(new Counted(count.RequestId, _items.Count));
         });
         Receive<Close>(OnClose);
-        Receive<TakeTimedOut>(OnTakeTimedOut);
-        Receive<EvictIdleOrigins>(_ => OnEvict());
+        Receive<Ack>(ack => _unacked.Remove((Sender, ack.RequestId)));
+        Receive<Terminated>(OnTerminated);
+        Receive<TakeTimedOut>(timedOut => timedOut.Nonce == _nonce, OnTakeTimedOut);
+        Receive<EvictIdleOrigins>(evict => evict.Nonce == _nonce, _ => OnEvict());
+        Receive<TakeTimedOut>(_ => _log.Warning("Dropped a forged TakeTimedOut from {0}.", Sender));
+        Receive<EvictIdleOrigins>(_ => _log.Warning("Dropped a forged EvictIdleOrigins from {0}.", Sender));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -81,10 +98,18 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         {
             _getters.RemoveFirst();
             Timers.Cancel(first.Value.TimerKey);
-            first.Value.ReplyTo.Tell(new Taken(first.Value.RequestId, item));
+            HandOut(first.Value.ReplyTo, first.Value.RequestId, item);
             return;
         }
         _items.Enqueue(item);
+    }
+
+    /// <summary>Sends one item to a getter, keeping it until the getter acknowledges it.</summary>
+    private void HandOut(IActorRef replyTo, long requestId, Payload item)
+    {
+        Watch(replyTo);
+        _unacked[(replyTo, requestId)] = new Handed(++_nextHandOut, 0, [item]);
+        replyTo.Tell(new Taken(requestId, item));
     }
 
     private void OnTake(Take take)
@@ -93,7 +118,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             return;
         if (_items.TryDequeue(out var item))
         {
-            Sender.Tell(new Taken(take.RequestId, item));
+            HandOut(Sender, take.RequestId, item);
             return;
         }
         if (take.Timeout is { } timeout && timeout <= TimeSpan.Zero)
@@ -101,10 +126,11 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             Sender.Tell(new Taken(take.RequestId, null));
             return;
         }
+        Watch(Sender);
         var getter = new Getter(Sender, take.RequestId);
         _getters.AddLast(getter);
         if (take.Timeout is { } wait && wait != Timeout.InfiniteTimeSpan)
-            Timers.StartSingleTimer(getter.TimerKey, new TakeTimedOut(Sender, take.RequestId), wait);
+            Timers.StartSingleTimer(getter.TimerKey, new TakeTimedOut(Sender, take.RequestId, _nonce), wait);
     }
 
     private void OnTakeTimedOut(TakeTimedOut timedOut)
@@ -122,53 +148,69 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
 
     private Queue<Payload> Drain()
     {
-        var all = new Queue<Payload>(_items);
-        _items.Clear();
+        var all = _items;
+        _items = new Queue<Payload>();
         return all;
     }
 
     private void OnTakeRest(TakeRest rest)
     {
         // Items reserved for a GetAll are already that caller's: they are handed over even after Close.
-        if (rest.Token == _setup.Token && _reserved.Remove(rest.Continuation, out var items))
-            ReplyPart(Sender, rest.RequestId, items);
+        if (_reserved.TryGetValue(rest.Continuation, out var reservation) && reservation.Owner.Equals(Sender))
+        {
+            _reserved.Remove(rest.Continuation);
+            ReplyPart(Sender, rest.RequestId, reservation.Items, reservation.Seq, reservation.Part);
+        }
         else
+        {
             Sender.Tell(new TakenAll(rest.RequestId, [], null));
+        }
     }
 
     /// <summary>
     /// Replies with as many of <paramref name="items"/> as fit one message (at least one), keeping the
-    /// rest for <see cref="TakeRest"/>: Akka.Remote silently drops a message over the frame size.
+    /// rest for <see cref="TakeRest"/>: Akka.Remote silently drops a message over the frame size, so
+    /// each item counts with what it costs on the wire, not just its payload.
     /// </summary>
-    private void ReplyPart(IActorRef replyTo, long requestId, Queue<Payload> items)
+    private void ReplyPart(IActorRef replyTo, long requestId, Queue<Payload> items, long seq, int partIndex)
     {
         var part = new List<Payload>();
         long size = 0;
-        while (items.TryPeek(out var next) && (part.Count == 0 || size + next.Length <= _setup.MaximumReplySize))
+        while (items.TryPeek(out var next) && (part.Count == 0 || size + WireSerializer.WireSize(next) <= _setup.MaximumReplySize))
         {
             part.Add(items.Dequeue());
-            size += next.Length;
+            size += WireSerializer.WireSize(next);
         }
         long? continuation = null;
         if (items.Count > 0)
         {
+            Watch(replyTo);
             continuation = ++_nextContinuation;
-            _reserved[continuation.Value] = items;
+            _reserved[continuation.Value] = new Reservation(replyTo, seq, partIndex + 1, items);
         }
-        replyTo.Tell(new TakenAll(requestId, part.ToArray(), continuation));
+        var taken = part.ToArray();
+        if (taken.Length > 0 && !_closed)
+        {
+            Watch(replyTo);
+            _unacked[(replyTo, requestId)] = new Handed(seq, partIndex, taken);
+        }
+        replyTo.Tell(new TakenAll(requestId, taken, continuation));
     }
 
     private void OnClose(Close close)
     {
         if (!_closed)
         {
+            // What stays is a tombstone: empty collections that answer every request with QueueClosed.
             _closed = true;
-            _items.Clear();
+            _items = new Queue<Payload>();
             _origins.Clear();
+            _unacked.Clear();
             Timers.CancelAll();
             ReleaseGetters();
         }
-        Sender.Tell(new Done(close.RequestId));
+        if (!Sender.IsNobody())
+            Sender.Tell(new Done(close.RequestId));
     }
 
     private void ReleaseGetters()
@@ -176,6 +218,58 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         foreach (var getter in _getters)
             getter.ReplyTo.Tell(new QueueClosed(getter.RequestId));
         _getters.Clear();
+    }
+
+    private void Watch(IActorRef replyTo)
+    {
+        if (_watched.Add(replyTo))
+            Context.Watch(replyTo);
+    }
+
+    /// <summary>A getter's process is gone: its waits end, and what it had not acknowledged goes back to the front.</summary>
+    private void OnTerminated(Terminated terminated)
+    {
+        var gone = terminated.ActorRef;
+        _watched.Remove(gone);
+        for (var node = _getters.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.ReplyTo.Equals(gone))
+            {
+                Timers.Cancel(node.Value.TimerKey);
+                _getters.Remove(node);
+            }
+            node = next;
+        }
+        var returned = new List<(long Seq, int Part, IEnumerable<Payload> Items)>();
+        foreach (var (key, handed) in _unacked.ToArray())
+        {
+            if (key.ReplyTo.Equals(gone))
+            {
+                _unacked.Remove(key);
+                returned.Add((handed.Seq, handed.Part, handed.Items));
+            }
+        }
+        foreach (var (continuation, reservation) in _reserved.ToArray())
+        {
+            if (reservation.Owner.Equals(gone))
+            {
+                _reserved.Remove(continuation);
+                returned.Add((reservation.Seq, reservation.Part, reservation.Items));
+            }
+        }
+        if (returned.Count == 0 || _closed)
+            return;
+        // Everything handed out left before anything still held arrived or was behind it: the front is its place.
+        var back = returned.OrderBy(r => r.Seq).ThenBy(r => r.Part).SelectMany(r => r.Items).ToList();
+        _log.Info("Put {0} item(s) back: the process of getter {1} is gone.", back.Count, gone);
+        _items = new Queue<Payload>(back.Concat(_items));
+        while (_getters.First is { } first && _items.TryDequeue(out var item))
+        {
+            _getters.RemoveFirst();
+            Timers.Cancel(first.Value.TimerKey);
+            HandOut(first.Value.ReplyTo, first.Value.RequestId, item);
+        }
     }
 
     /// <summary>Answers a request to a closed queue with <see cref="QueueClosed"/>; true when it did.</summary>
@@ -194,7 +288,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         if (!_origins.TryGetValue(key, out var job))
         {
             if (_origins.Count == 0)
-                Timers.StartPeriodicTimer(EvictTimerKey, EvictIdleOrigins.Instance, _setup.DedupeRetention);
+                Timers.StartPeriodicTimer(EvictTimerKey, new EvictIdleOrigins(_nonce), _setup.DedupeRetention);
             _origins[key] = job = new JobOrigins();
         }
         job.LastPut = Now;
@@ -228,6 +322,12 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     {
         public (IActorRef, long) TimerKey => (ReplyTo, RequestId);
     }
+
+    /// <summary>Items sent to a getter and not yet acknowledged; (Seq, Part) is the order they left the queue in.</summary>
+    private sealed record Handed(long Seq, int Part, Payload[] Items);
+
+    /// <summary>The rest of a GetAll, kept for its caller's <see cref="TakeRest"/>.</summary>
+    private sealed record Reservation(IActorRef Owner, long Seq, int Part, Queue<Payload> Items);
 
     private sealed class JobOrigins
     {

@@ -51,6 +51,13 @@ internal static class QueueProtocol
     /// <summary>Close the queue: drop its items, release blocked getters, refuse later requests. Answered with <see cref="Done"/>.</summary>
     public sealed record Close(string Token, long RequestId) : IRequest;
 
+    /// <summary>
+    /// The items of the <see cref="Taken"/> or <see cref="TakenAll"/> answering <paramref name="RequestId"/>
+    /// reached their getter's process: the queue forgets them. Not answered. Until it comes, the queue
+    /// keeps them, and puts them back at the front if that process dies.
+    /// </summary>
+    public sealed record Ack(string Token, long RequestId) : IRequest;
+
     /// <summary>Where a pool task's put comes from: the same task re-run puts the same sequence again.</summary>
     /// <param name="Pool">The pool actor's path with UID: job ids are per pool.</param>
     /// <param name="Job">The job (one call) in that pool.</param>
@@ -75,14 +82,12 @@ internal static class QueueProtocol
     /// <summary>The queue was closed: the request was refused.</summary>
     public sealed record QueueClosed(long RequestId) : IReply;
 
-    // ---- the queue's own timers (local only) ----
+    // ---- the queue's own messages (local only) ----
+    // Each carries the queue actor's private nonce: one sent by anyone else is dropped.
 
     /// <summary>A waiting <see cref="Take"/> ran out of time.</summary>
-    public sealed record TakeTimedOut(IActorRef ReplyTo, long RequestId) : INoSerializationVerificationNeeded;
+    public sealed record TakeTimedOut(IActorRef ReplyTo, long RequestId, long Nonce) : INoSerializationVerificationNeeded;
 
     /// <summary>Forget the put origins of jobs that have been quiet for the retention time.</summary>
-    public sealed record EvictIdleOrigins : INoSerializationVerificationNeeded
-    {
-        public static readonly EvictIdleOrigins Instance = new();
-    }
+    public sealed record EvictIdleOrigins(long Nonce) : INoSerializationVerificationNeeded;
 }

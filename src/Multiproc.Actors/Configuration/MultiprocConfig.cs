@@ -15,14 +15,19 @@ internal static class MultiprocConfig
 
     /// <summary>
     /// The configuration of an actor system the library creates: the user's keys over the reference,
-    /// with Akka's frame size raised so that a payload of <c>multiproc.maximum-message-size</c> fits.
+    /// with Akka's frame size raised so that a payload of <c>multiproc.maximum-message-size</c> fits,
+    /// and without Akka's own process-exit hook: the context ends the system itself, after its
+    /// children (which may still be putting into its queues), and the hook would run first.
     /// </summary>
     public static Config ForOwnedSystem(Config? user)
     {
         var merged = (user ?? Config.Empty).WithFallback(Default);
         var settings = MultiprocSettings.Create(merged);
         var frame = settings.MaximumMessageSize + MultiprocSettings.EnvelopeAllowance;
-        return ConfigurationFactory.ParseString($"{FrameSizeKey} = {frame}b").WithFallback(merged);
+        return ConfigurationFactory.ParseString($"""
+            {FrameSizeKey} = {frame}b
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            """).WithFallback(merged);
     }
 
     /// <summary>The frame size a system was created with: what any one message may weigh.</summary>

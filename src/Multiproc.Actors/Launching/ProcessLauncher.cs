@@ -15,61 +15,37 @@ internal sealed class ProcessLauncher : IWorkerLauncher
 {
     private readonly Lazy<HostPaths> _paths = new(HostPaths.Discover);
     private readonly WorkerHandshake _handshake;
-    private readonly ConcurrentDictionary<int, OsProcess> _running = new();
+    private readonly ConcurrentDictionary<int, Tracked> _running = new();
+    private int _undisposed;
 
     public ProcessLauncher(string token, string workerConfig)
     {
         _handshake = new WorkerHandshake(token, "", workerConfig);
     }
 
+    /// <summary>Processes started whose <see cref="OsProcess"/> (and stdin pipe) is not released yet (for tests).</summary>
+    internal int Undisposed => Volatile.Read(ref _undisposed);
+
     /// <inheritdoc />
     public IWorkerProcess Launch(string parentPath, Action<int, int?> onExit)
     {
-        var start = StartInfo(WorkerProgram.Marker);
-
-        var process = new OsProcess { StartInfo = start, EnableRaisingEvents = true };
-        var exited = 0;
-        process.Exited += (_, _) =>
-        {
-            if (Interlocked.Exchange(ref exited, 1) != 0)
-                return;
-            _running.TryRemove(process.Id, out _);
-            int? code = null;
-            try
-            {
-                code = process.ExitCode;
-            }
-            catch (InvalidOperationException)
-            {
-                // The exit code is gone when the process was reaped elsewhere; the exit itself is what matters.
-            }
-            onExit(process.Id, code);
-        };
-        process.Start();
-        _running[process.Id] = process;
-        // The token travels on stdin, never in argv where `ps` shows it to every user.
-        process.StandardInput.Write((_handshake with { ParentPath = parentPath }).Encode());
-        process.StandardInput.Flush();
-        return new Handle(process);
+        var tracked = Start(WorkerProgram.Marker);
+        tracked.OnExit = onExit;
+        tracked.Launch((_handshake with { ParentPath = parentPath }).Encode());
+        return new Handle(tracked);
     }
 
     /// <summary>Starts a child process that runs one target (<see cref="ChildProgram"/>) instead of pool work.</summary>
     public IChildHandle LaunchChild(ChildStart child)
     {
-        var process = new OsProcess { StartInfo = StartInfo(WorkerProgram.Marker, ChildProgram.Mode), EnableRaisingEvents = true };
-        process.Exited += (_, _) => _running.TryRemove(process.Id, out _);
-        process.Start();
-        _running[process.Id] = process;
-        try
-        {
-            process.StandardInput.Write((_handshake with { ParentPath = "" }).Encode() + child.Encode());
-            process.StandardInput.Flush();
-        }
-        catch (IOException)
-        {
-            // The child died before reading its start (its runtime failed to load): its exit code says so.
-        }
-        return new ChildHandle(process);
+        var tracked = Start(WorkerProgram.Marker, ChildProgram.Mode);
+        tracked.Launch((_handshake with { ParentPath = "" }).Encode() + child.Encode());
+        return new ChildHandle(tracked);
+    }
+
+    private Tracked Start(params string[] mode)
+    {
+        return new Tracked(new OsProcess { StartInfo = StartInfo(mode), EnableRaisingEvents = true }, this);
     }
 
     private ProcessStartInfo StartInfo(params string[] mode)
@@ -100,7 +76,7 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     {
         var processes = _running.Values.ToArray();
         foreach (var process in processes)
-            Handle.KillQuietly(process);
+            process.Kill();
         var deadline = Stopwatch.StartNew();
         foreach (var process in processes)
         {
@@ -111,49 +87,154 @@ internal sealed class ProcessLauncher : IWorkerLauncher
         }
     }
 
-    private sealed class ChildHandle(OsProcess process) : IChildHandle
+    /// <summary>
+    /// One started process. Once its exit is reported, its exit code is kept and the <see cref="OsProcess"/>
+    /// is disposed with its stdin pipe, so a long-running service does not run out of file descriptors;
+    /// every member stays safe to call after that.
+    /// </summary>
+    private sealed class Tracked(OsProcess process, ProcessLauncher launcher)
     {
-        public int Pid { get; } = process.Id;
+        private readonly Lock _gate = new();
+        private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _released;
+        private int? _exitCode;
+
+        public int Pid { get; private set; }
+
+        public Action<int, int?>? OnExit { get; set; }
+
+        public bool HasExited
+        {
+            get
+            {
+                lock (_gate)
+                    return _released || process.HasExited;
+            }
+        }
+
+        public int ExitCode
+        {
+            get
+            {
+                lock (_gate)
+                    return _released ? _exitCode ?? throw new InvalidOperationException("The exit code was not available.") : process.ExitCode;
+            }
+        }
+
+        public void Launch(string stdin)
+        {
+            process.Exited += (_, _) => Release();
+            // Under the lock, so that the exit (which may come at any moment) is released only after this.
+            lock (_gate)
+            {
+                process.Start();
+                Interlocked.Increment(ref launcher._undisposed);
+                Pid = process.Id;
+                launcher._running[Pid] = this;
+                try
+                {
+                    // The token travels on stdin, never in argv where `ps` shows it to every user.
+                    process.StandardInput.Write(stdin);
+                    process.StandardInput.Flush();
+                }
+                catch (IOException)
+                {
+                    // The process died before reading its start (its runtime failed to load): its exit code says so.
+                }
+            }
+        }
+
+        public bool WaitForExit(TimeSpan? timeout)
+        {
+            if (timeout is { } limit && limit != Timeout.InfiniteTimeSpan)
+                return _exited.Task.Wait(limit);
+            _exited.Task.Wait();
+            return true;
+        }
+
+        public void Signal(int signal)
+        {
+            lock (_gate)
+            {
+                // Never after the exit was reported: the pid may belong to another process by then.
+                if (!_released && !process.HasExited)
+                    PosixSignals.Send(Pid, signal);
+            }
+        }
+
+        public void Kill()
+        {
+            lock (_gate)
+            {
+                if (_released)
+                    return;
+                try
+                {
+                    process.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already exited: nothing left to kill.
+                }
+            }
+        }
+
+        private void Release()
+        {
+            int? code = null;
+            lock (_gate)
+            {
+                if (_released)
+                    return;
+                try
+                {
+                    code = process.ExitCode;
+                }
+                catch (InvalidOperationException)
+                {
+                    // The exit code is gone when the process was reaped elsewhere; the exit itself is what matters.
+                }
+                _exitCode = code;
+                _released = true;
+                try
+                {
+                    // Dispose leaves a stdin stream the caller has touched open: close it first.
+                    process.StandardInput.Dispose();
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException)
+                {
+                    // The pipe's other end is gone with the process.
+                }
+                process.Dispose();
+                Interlocked.Decrement(ref launcher._undisposed);
+            }
+            launcher._running.TryRemove(Pid, out _);
+            _exited.TrySetResult();
+            OnExit?.Invoke(Pid, code);
+        }
+    }
+
+    private sealed class ChildHandle(Tracked process) : IChildHandle
+    {
+        public int Pid => process.Pid;
 
         public bool HasExited => process.HasExited;
 
         public int ExitCode => process.ExitCode;
 
-        public bool WaitForExit(TimeSpan? timeout)
-        {
-            if (timeout is { } limit && limit != Timeout.InfiniteTimeSpan)
-                return process.WaitForExit(limit);
-            process.WaitForExit();
-            return true;
-        }
+        public bool WaitForExit(TimeSpan? timeout) => process.WaitForExit(timeout);
 
-        public void Terminate()
-        {
-            if (!process.HasExited)
-                PosixSignals.Send(Pid, PosixSignals.SigTerm);
-        }
+        public void Terminate() => process.Signal(PosixSignals.SigTerm);
 
-        public void Kill() => Handle.KillQuietly(process);
+        public void Kill() => process.Kill();
     }
 
-    private sealed class Handle(OsProcess process) : IWorkerProcess
+    private sealed class Handle(Tracked process) : IWorkerProcess
     {
-        public int Pid { get; } = process.Id;
+        public int Pid => process.Pid;
 
-        public void Kill() => KillQuietly(process);
+        public void Kill() => process.Kill();
 
         public bool WaitForExit(TimeSpan timeout) => process.WaitForExit(timeout);
-
-        public static void KillQuietly(OsProcess process)
-        {
-            try
-            {
-                process.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-                // Already exited: nothing left to kill.
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Akka.Actor;
 using Multiproc.Actors.Actors;
 using Multiproc.Actors.Configuration;
@@ -16,15 +17,20 @@ internal readonly record struct SentRequest(long Id, Task<IReply> Reply);
 /// calls waiting for replies, the codec items are serialized with, and the queue settings. A handle
 /// that arrives in another process is bound to the actor system that deserialized it.
 /// </summary>
+/// <remarks>
+/// Replies are hard to forge: the reply actor's name is random, request ids start at a random
+/// 64-bit number, and a reply counts only when it comes from the queue actor its request went to.
+/// </remarks>
 internal sealed class QueueClient
 {
-    private const string ActorName = "multiproc-queue-client";
+    private const string ActorNamePrefix = "multiproc-queue-client-";
     private static readonly ConditionalWeakTable<ActorSystem, QueueClient> Clients = new();
     private static readonly Lock CreateLock = new();
 
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<IReply>> _pending = new();
+    private readonly ConcurrentDictionary<long, Pending> _pending = new();
+    private readonly ConcurrentDictionary<IActorRef, byte> _gone = new();
     private readonly IActorRef _replies;
-    private long _nextRequest;
+    private long _nextRequest = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8)) & long.MaxValue >> 1;
 
     private QueueClient(ActorSystem system)
     {
@@ -33,8 +39,12 @@ internal sealed class QueueClient
         Settings = QueueSettings.Create(config);
         var limits = MultiprocSettings.Create(config).WithFrameSize(MultiprocConfig.FrameSize(config));
         Codec = new PayloadCodec(system, limits.MaximumMessageSize);
-        _replies = system.ActorOf(QueueReplyActor.Props(Complete).WithDispatcher(ProcessPool.MultiprocDispatcher), ActorName);
+        var name = ActorNamePrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        _replies = system.ActorOf(QueueReplyActor.Props(Complete, Gone).WithDispatcher(ProcessPool.MultiprocDispatcher), name);
     }
+
+    /// <summary>The actor replies come to (for tests).</summary>
+    internal IActorRef Replies => _replies;
 
     public ActorSystem System { get; }
 
@@ -63,9 +73,19 @@ internal sealed class QueueClient
     public SentRequest Send(IActorRef queue, Func<long, IRequest> build)
     {
         var id = Interlocked.Increment(ref _nextRequest);
+        var request = build(id);
         var reply = new TaskCompletionSource<IReply>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = reply;
-        queue.Tell(build(id), _replies);
+        _pending[id] = new Pending(reply, queue, request.Token);
+        // Registered before the check, so that a queue found gone now or later fails this call either way.
+        if (_gone.ContainsKey(queue))
+        {
+            FailGone(id);
+        }
+        else
+        {
+            _replies.Tell(new QueueReplyActor.WatchQueue(queue));
+            queue.Tell(request, _replies);
+        }
         return new SentRequest(id, reply.Task);
     }
 
@@ -80,7 +100,7 @@ internal sealed class QueueClient
         Task[] either = [sent.Reply, System.WhenTerminated];
         var finished = timeout is { } limit ? Task.WaitAny(either, limit) : Task.WaitAny(either);
         if (sent.Reply.IsCompleted)
-            return sent.Reply.Result;
+            return sent.Reply.GetAwaiter().GetResult();
         _pending.TryRemove(sent.Id, out _);
         if (finished < 0)
             throw new TimeoutException(
@@ -101,9 +121,37 @@ internal sealed class QueueClient
     public static ObjectDisposedException QueueClosedError() =>
         new("SimpleQueue", "The queue is closed: Close() was called on it, in this process or another.");
 
-    private void Complete(IReply reply)
+    /// <summary>A reply arrived: it completes its call only when it comes from the queue the request went to.</summary>
+    private void Complete(IReply reply, IActorRef sender)
     {
-        if (_pending.TryRemove(reply.RequestId, out var waiting))
-            waiting.TrySetResult(reply);
+        if (!_pending.TryGetValue(reply.RequestId, out var waiting) || !waiting.Queue.Equals(sender))
+            return;
+        if (!_pending.TryRemove(reply.RequestId, out _))
+            return;
+        // Acknowledged before the caller sees it: an item the queue hears nothing about is put back
+        // if this process dies.
+        if (reply is Taken { Item: not null } or TakenAll { Items.Length: > 0 })
+            sender.Tell(new Ack(waiting.Token, reply.RequestId), _replies);
+        waiting.Reply.TrySetResult(reply);
     }
+
+    /// <summary>A queue actor stopped (its context was disposed): every call waiting on it fails.</summary>
+    private void Gone(IActorRef queue)
+    {
+        _gone[queue] = 0;
+        foreach (var (id, pending) in _pending)
+        {
+            if (pending.Queue.Equals(queue))
+                FailGone(id);
+        }
+    }
+
+    private void FailGone(long id)
+    {
+        if (_pending.TryRemove(id, out var pending))
+            pending.Reply.TrySetException(new ObjectDisposedException(
+                "SimpleQueue", "The queue is gone: the context that created it was disposed."));
+    }
+
+    private sealed record Pending(TaskCompletionSource<IReply> Reply, IActorRef Queue, string Token);
 }

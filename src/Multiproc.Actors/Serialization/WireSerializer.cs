@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using Multiproc.Actors.Actors;
 using static Multiproc.Actors.Actors.PoolProtocol;
+using static Multiproc.Actors.Actors.QueueProtocol;
 
 namespace Multiproc.Actors.Serialization;
 
@@ -9,7 +10,9 @@ namespace Multiproc.Actors.Serialization;
 /// The serializer of the messages between a pool and its workers (bound to <see cref="IMultiprocMessage"/>
 /// in hocon/multiproc.conf). They carry already-serialized user payloads, so a compact hand-written
 /// layout (a two-letter manifest, fields in order) saves Hyperion's type names and reference
-/// tracking on every chunk. Wire messages it has no layout for go through Hyperion.
+/// tracking on every chunk. The hot queue messages (puts, takes and their replies) have layouts too:
+/// Hyperion costs ~50 bytes per item around a 5-byte int. Wire messages it has no layout for go
+/// through Hyperion.
 /// </summary>
 internal sealed class WireSerializer : SerializerWithStringManifest
 {
@@ -21,7 +24,23 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     private const string WelcomeManifest = "WE";
     private const string RunManifest = "RC";
     private const string RetireManifest = "RT";
+    private const string PutManifest = "QP";
+    private const string TakeManifest = "QG";
+    private const string TakenManifest = "QT";
+    private const string TakenAllManifest = "QA";
+    private const string QueueDoneManifest = "QD";
+    private const string AckManifest = "QK";
     private const string HyperionManifest = "H";
+
+    /// <summary>
+    /// The bytes a message with a layout here spends on each item beyond the item's own payload and
+    /// manifest (presence flag, serializer id, manifest length, byte count), rounded up: what
+    /// batching counts per item so that no message outgrows the frame.
+    /// </summary>
+    public const int PerItemOverhead = 16;
+
+    /// <summary>The most bytes <paramref name="payload"/> takes inside a queue or pool message.</summary>
+    public static long WireSize(Payload payload) => payload.Length + System.Text.Encoding.UTF8.GetByteCount(payload.Manifest) + PerItemOverhead;
 
     private readonly Lazy<Serializer> _hyperion;
 
@@ -44,6 +63,12 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         InitializerFailed => InitFailedManifest,
         Welcome => WelcomeManifest,
         Retire => RetireManifest,
+        Put => PutManifest,
+        Take => TakeManifest,
+        Taken => TakenManifest,
+        TakenAll => TakenAllManifest,
+        Done => QueueDoneManifest,
+        Ack => AckManifest,
         _ => HyperionManifest,
     };
 
@@ -91,6 +116,53 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                 return Write(Size(welcome.Initializer), w => WritePayload(w, welcome.Initializer));
             case WorkerReady or Retire:
                 return [];
+            case Put put:
+                return Write(Size(put.Items) + 256, w =>
+                {
+                    w.Write(put.Token);
+                    w.Write(put.RequestId);
+                    WritePayloads(w, put.Items);
+                    w.Write(put.Origin is not null);
+                    if (put.Origin is { } origin)
+                    {
+                        w.Write(origin.Pool);
+                        w.Write(origin.Job);
+                        w.Write(origin.Item);
+                        w.Write(origin.Seq);
+                    }
+                });
+            case Take take:
+                return Write(128, w =>
+                {
+                    w.Write(take.Token);
+                    w.Write(take.RequestId);
+                    w.Write(take.Timeout is not null);
+                    if (take.Timeout is { } timeout)
+                        w.Write(timeout.Ticks);
+                });
+            case Taken taken:
+                return Write(Size(taken.Item) + 8, w =>
+                {
+                    w.Write(taken.RequestId);
+                    WritePayload(w, taken.Item);
+                });
+            case TakenAll all:
+                return Write(Size(all.Items) + 24, w =>
+                {
+                    w.Write(all.RequestId);
+                    WritePayloads(w, all.Items);
+                    w.Write(all.Continuation is not null);
+                    if (all.Continuation is { } continuation)
+                        w.Write(continuation);
+                });
+            case Done done:
+                return Write(8, w => w.Write(done.RequestId));
+            case Ack ack:
+                return Write(128, w =>
+                {
+                    w.Write(ack.Token);
+                    w.Write(ack.RequestId);
+                });
             default:
                 return _hyperion.Value.ToBinary(obj);
         }
@@ -110,12 +182,43 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             WelcomeManifest => new Welcome(ReadPayload(r)),
             ReadyManifest => WorkerReady.Instance,
             RetireManifest => Retire.Instance,
+            PutManifest => new Put(r.ReadString(), r.ReadInt64(), ReadPayloads(r),
+                r.ReadBoolean() ? new PutOrigin(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32()) : null),
+            TakeManifest => new Take(r.ReadString(), r.ReadInt64(), r.ReadBoolean() ? TimeSpan.FromTicks(r.ReadInt64()) : null),
+            TakenManifest => new Taken(r.ReadInt64(), ReadPayload(r)),
+            TakenAllManifest => new TakenAll(r.ReadInt64(), ReadPayloads(r), r.ReadBoolean() ? r.ReadInt64() : null),
+            QueueDoneManifest => new Done(r.ReadInt64()),
+            AckManifest => new Ack(r.ReadString(), r.ReadInt64()),
             HyperionManifest => _hyperion.Value.FromBinary(bytes, typeof(object)),
             _ => throw new System.Runtime.Serialization.SerializationException($"Unknown multiproc wire manifest '{manifest}'."),
         };
     }
 
-    private static int Size(Payload? payload) => payload is null ? 1 : payload.Length + payload.Manifest.Length + 16;
+    private static int Size(Payload? payload) => payload is null ? 1 : (int)WireSize(payload);
+
+    private static int Size(Payload[] payloads)
+    {
+        long size = 4;
+        foreach (var payload in payloads)
+            size += WireSize(payload);
+        // Only a hint for the buffer: the stream grows past it if need be.
+        return (int)Math.Min(size, int.MaxValue - 1024);
+    }
+
+    private static void WritePayloads(BinaryWriter w, Payload[] payloads)
+    {
+        w.Write(payloads.Length);
+        foreach (var payload in payloads)
+            WritePayload(w, payload);
+    }
+
+    private static Payload[] ReadPayloads(BinaryReader r)
+    {
+        var payloads = new Payload[r.ReadInt32()];
+        for (var i = 0; i < payloads.Length; i++)
+            payloads[i] = ReadPayload(r)!;
+        return payloads;
+    }
 
     private static byte[] Write(int sizeHint, Action<BinaryWriter> write)
     {

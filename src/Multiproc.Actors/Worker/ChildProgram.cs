@@ -25,9 +25,6 @@ internal static class ChildProgram
     /// <summary>Exit code on SIGTERM: what .NET reports for a death by that signal, 128 + 15.</summary>
     public const int TerminatedExitCode = 128 + 15;
 
-    // Set when the process must end now (SIGTERM, parent gone): no graceful leave of the actor system.
-    private static volatile bool _abrupt;
-
     public static int Run(StreamReader stdin)
     {
         var handshake = WorkerHandshake.Read(stdin);
@@ -39,10 +36,11 @@ internal static class ChildProgram
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
-            _abrupt = true;
+            // No graceful leave of the actor system, and a context the target made only kills its processes.
+            MultiprocContext.BeginAbruptExit();
             Environment.Exit(TerminatedExitCode);
         });
-        WorkerProgram.WatchParent(stdin, () => _abrupt = true);
+        WorkerProgram.WatchParent(stdin);
 
         var config = ConfigurationFactory.ParseString(WorkerProgram.WorkerOverrides)
             .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
@@ -54,7 +52,7 @@ internal static class ChildProgram
         // covers a target that calls Environment.Exit.
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            if (!_abrupt)
+            if (!MultiprocContext.ExitingAbruptly)
                 system.Terminate().Wait(shutdownTimeout);
         };
 

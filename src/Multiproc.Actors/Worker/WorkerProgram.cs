@@ -82,10 +82,12 @@ internal static class WorkerProgram
         return 0;
     }
 
-    /// <summary>Exits the process as soon as stdin reaches EOF: the parent is gone (killed, crashed or exited).</summary>
+    /// <summary>
+    /// Exits the process as soon as stdin reaches EOF: the parent is gone (killed, crashed or exited).
+    /// The exit is abrupt: a context the process's code made only kills its own processes on the way out.
+    /// </summary>
     /// <param name="stdin">The process's stdin, past the handshake.</param>
-    /// <param name="beforeExit">Runs just before the exit.</param>
-    internal static void WatchParent(StreamReader stdin, Action? beforeExit = null)
+    internal static void WatchParent(StreamReader stdin)
     {
         var watcher = new Thread(() =>
         {
@@ -93,7 +95,7 @@ internal static class WorkerProgram
             while (stdin.Read(buffer, 0, buffer.Length) > 0)
             {
             }
-            beforeExit?.Invoke();
+            MultiprocContext.BeginAbruptExit();
             Environment.Exit(ParentGoneExitCode);
         })
         {

@@ -143,6 +143,84 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
     }
 
     [Fact]
+    public async Task A_reply_counts_only_from_the_queue_its_request_went_to_and_ids_and_names_are_not_guessable()
+    {
+        var client = QueueClient.For(Sys);
+        var queue = CreateTestProbe();
+        var forger = CreateTestProbe();
+        var codec = client.Codec;
+
+        var sent = client.Send(queue.Ref, id => new QueueProtocol.Take(Token, id, null));
+        var take = await queue.ExpectMsgAsync<QueueProtocol.Take>();
+        client.Replies.Tell(new QueueProtocol.Taken(take.RequestId, codec.Encode("forged", "item")), forger.Ref);
+        client.Replies.Tell(new QueueProtocol.Taken(take.RequestId, codec.Encode("real", "item")), queue.Ref);
+
+        var reply = (QueueProtocol.Taken)await sent.Reply.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("real", codec.Decode(reply.Item!));
+        // The real reply is acknowledged to the queue.
+        Assert.Equal(take.RequestId, (await queue.ExpectMsgAsync<QueueProtocol.Ack>()).RequestId);
+        Assert.NotEqual("multiproc-queue-client", client.Replies.Path.Name);
+        Assert.StartsWith("multiproc-queue-client-", client.Replies.Path.Name);
+        Assert.True(take.RequestId > 1_000_000, $"request id {take.RequestId}");
+    }
+
+    [Fact]
+    public async Task After_a_context_in_a_users_system_is_disposed_its_queues_fail_at_once_and_Close_is_harmless()
+    {
+        var context = MultiprocContext.Create(Sys);
+        var queue = context.SimpleQueue<int>();
+        var other = Handle(queue);
+        var blocked = Task.Run(() => queue.Get());
+        Assert.True(queue.IsEmpty);
+
+        context.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => blocked.WaitAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => other.Put(1)).WaitAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => other.TryGet(TimeSpan.FromMinutes(1), out _)).WaitAsync(TimeSpan.FromSeconds(20)));
+        await Task.Run(() =>
+        {
+            queue.Close();
+            other.Dispose();
+            context.Dispose();
+        }).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.False(Sys.WhenTerminated.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_call_waiting_on_a_queue_actor_that_stopped_fails_instead_of_waiting_for_ever()
+    {
+        var queue = Handle<int>();
+        var blocked = Task.Run(() => queue.Get());
+        Assert.True(queue.IsEmpty);
+
+        Sys.Stop(queue.Actor);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => blocked.WaitAsync(TimeSpan.FromSeconds(20)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => Handle(queue).Put(1)).WaitAsync(TimeSpan.FromSeconds(20)));
+        await Task.Run(queue.Close).WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public void Two_contexts_in_one_system_and_a_users_own_queue_1_do_not_collide_on_actor_names()
+    {
+        Sys.ActorOf(Props.Empty, "queue-1");
+        Sys.ActorOf(Props.Empty, "pool-1");
+        using var first = MultiprocContext.Create(Sys);
+        using var second = MultiprocContext.Create(Sys);
+
+        var a = first.SimpleQueue<int>();
+        var b = second.SimpleQueue<int>();
+        a.Put(1);
+        b.Put(2);
+
+        Assert.Equal(1, a.Get());
+        Assert.Equal(2, b.Get());
+        Assert.NotEqual(first.NextPoolName(), second.NextPoolName());
+        Assert.NotEqual("pool-1", first.NextPoolName());
+    }
+
+    [Fact]
     public void The_chunk_runner_numbers_each_task_in_the_current_scope()
     {
         Func<int, int> square = x => x * x;

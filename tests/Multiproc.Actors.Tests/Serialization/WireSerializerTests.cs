@@ -23,6 +23,16 @@ public sealed class WireSerializerTests : MultiprocSpec
         new RunChunk(9, 1, 100, null, Items, []),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4, 5]),
         Retire.Instance,
+        new QueueProtocol.Put("token", long.MaxValue, [Items, new Payload(1, "", [])], null),
+        new QueueProtocol.Put("token", 3, [Items], new QueueProtocol.PutOrigin("pool", 4, 5, 6)),
+        new QueueProtocol.Take("token", 8, null),
+        new QueueProtocol.Take("token", 8, TimeSpan.FromMilliseconds(1500)),
+        new QueueProtocol.Taken(9, Items),
+        new QueueProtocol.Taken(9, null),
+        new QueueProtocol.TakenAll(10, [Items, Items], 11),
+        new QueueProtocol.TakenAll(10, [], null),
+        new QueueProtocol.Done(12),
+        new QueueProtocol.Ack("token", 13),
     ];
 
     [Theory]
@@ -41,11 +51,25 @@ public sealed class WireSerializerTests : MultiprocSpec
     [Fact]
     public void A_wire_message_without_a_layout_of_its_own_goes_through_Hyperion()
     {
-        var message = new QueueProtocol.Done(5);
+        var message = new QueueProtocol.Counted(5, 7);
         var serializer = Sys.Serialization.FindSerializerFor(message);
         var back = Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier,
             Akka.Serialization.Serialization.ManifestFor(serializer, message));
         Assert.Equal(message, back);
+    }
+
+    [Fact]
+    public void A_put_of_a_million_small_items_has_a_compact_layout_never_bigger_than_WireSize_counts()
+    {
+        var codec = new PayloadCodec(Sys, 1 << 30);
+        var items = Enumerable.Range(0, 1_000_000).Select(i => codec.Encode(i, "item")).ToArray();
+        var put = new QueueProtocol.Put(new string('t', 64), 1, items, null);
+        var serializer = Sys.Serialization.FindSerializerFor(put);
+
+        var bytes = serializer.ToBinary(put);
+
+        Assert.NotEqual("H", Akka.Serialization.Serialization.ManifestFor(serializer, put));
+        Assert.True(bytes.Length <= items.Sum(WireSerializer.WireSize) + 256, $"{bytes.Length} bytes");
     }
 
     // Records with arrays compare arrays by reference; compare what they hold instead.
@@ -54,6 +78,9 @@ public sealed class WireSerializerTests : MultiprocSpec
         RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}",
         ChunkDone d => $"{d.JobId}/{d.ChunkIndex}/{Describe(d.Results)}",
         Welcome w => $"welcome/{Describe(w.Initializer)}",
+        QueueProtocol.Put p => $"put/{p.Token}/{p.RequestId}/{string.Join(",", p.Items.Select(Describe))}/{p.Origin}",
+        QueueProtocol.Taken t => $"taken/{t.RequestId}/{Describe(t.Item)}",
+        QueueProtocol.TakenAll a => $"all/{a.RequestId}/{string.Join(",", a.Items.Select(Describe))}/{a.Continuation}",
         Payload p => $"{p.SerializerId}/{p.Manifest}/{Convert.ToHexString(p.Bytes)}",
         null => "null",
         _ => message.ToString()!,
