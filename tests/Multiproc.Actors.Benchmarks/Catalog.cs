@@ -49,22 +49,28 @@ internal static class Catalog
                 Target: Target.RatioAtLeast(0.5, "<= 2x Python spawn cold")),
             new("first_result_ms", "... -> first result only, fresh process", "ms", Better.Lower, "cold.spawn.first_result_ms"),
             new("ctor_ms", "... constructor only, fresh process", "ms", Better.Lower, "cold.spawn.ctor_ms"),
+            new("close_join_ms", "... close+join only, fresh process", "ms", Better.Lower, "cold.spawn.close_join_ms"),
             new("warm_total_ms", "second pool in the same process -> close+join", "ms", Better.Lower, "warm.spawn.total_ms",
                 Target: Target.AtMost(20, "<= 20 ms (warm workers reused)")),
             new("warm_first_result_ms", "second pool in the same process -> first result", "ms", Better.Lower, "warm.spawn.first_result_ms"),
-            new("runtime_start_ms", "process start -> Main, for scale (Python: python3 -c pass)", "ms", Better.Lower, "python_startup_ms"),
+            new("runtime_start_ms", "fresh process: process start -> Main, for scale", "ms", Better.Lower, null),
+            new("process_wall_ms", "fresh process: spawn -> exit, seen from the parent (2 pools)", "ms", Better.Lower, null),
         ], Scenarios.Startup),
 
         new("map_1m", "Map identity over 1M ints, default chunks", "map_overhead", PythonSpawnOnly: true,
         [
             new("items_per_s", "Map identity over 1M ints, default chunks", "items/s", Better.Higher, "spawn.map_1M_default.items_per_s",
                 Target: Target.RatioAtLeast(3, ">= 3x Python")),
+            new("parent_cpu_us", "... CPU of this process per item", "us/item", Better.Lower, null),
+            new("workers_cpu_us", "... CPU of both workers per item", "us/item", Better.Lower, null),
         ], Scenarios.Map1M),
 
         new("map_100k_chunk1", "Map 100k items, chunksize 1", "map_overhead", PythonSpawnOnly: true,
         [
             new("items_per_s", "Map 100k items, chunksize 1", "items/s", Better.Higher, "spawn.map_100k_chunk1.items_per_s",
                 Target: Target.RatioAtLeast(2, ">= 2x Python")),
+            new("parent_cpu_us", "... CPU of this process per item", "us/item", Better.Lower, null),
+            new("workers_cpu_us", "... CPU of both workers per item", "us/item", Better.Lower, null),
         ], Scenarios.Map100KChunk1),
 
         new("apply", "Apply round trip, 2000 sequential calls", "latency", PythonSpawnOnly: true,
@@ -73,18 +79,24 @@ internal static class Catalog
                 Target: Target.AtMost(120, "<= 120 us")),
             new("p99_us", "Apply round trip, p99 of 2000", "us", Better.Lower, "spawn.apply_p99_us"),
             new("mean_us", "Apply round trip, mean of 2000", "us", Better.Lower, "spawn.apply_mean_us"),
+            new("parent_cpu_us", "... CPU of this process per call", "us/call", Better.Lower, null),
+            new("workers_cpu_us", "... CPU of both workers per call", "us/call", Better.Lower, null),
         ], Scenarios.Apply),
 
         new("apply_async", "ApplyAsync fan-out of 10k, then get all", "latency", PythonSpawnOnly: true,
         [
             new("calls_per_s", "ApplyAsync fan-out of 10k, then get all", "calls/s", Better.Higher, "spawn.fanout_calls_per_s",
                 Target: Target.RatioAtLeast(3, ">= 3x Python")),
+            new("parent_cpu_us", "... CPU of this process per call", "us/call", Better.Lower, null),
+            new("workers_cpu_us", "... CPU of both workers per call", "us/call", Better.Lower, null),
         ], Scenarios.ApplyAsync),
 
         new("payload", "200 x 1 MiB byte[] echoed, chunksize 1", "payload", PythonSpawnOnly: true,
         [
             new("mib_per_s", "200 x 1 MiB byte[] echoed, chunksize 1", "MiB/s", Better.Higher, "spawn.echo_chunk1.MiB_per_s",
                 Target: Target.RatioAtLeast(2, ">= 2x Python")),
+            new("parent_cpu_us", "... CPU of this process per MiB", "us/MiB", Better.Lower, null),
+            new("workers_cpu_us", "... CPU of both workers per MiB", "us/MiB", Better.Lower, null),
         ], Scenarios.Payload),
 
         new("cpu", "CPU-bound 200 x ~20 ms tasks on 2 workers, chunksize 1", "cpu_scaling", PythonSpawnOnly: true,
@@ -104,6 +116,10 @@ internal static class Catalog
                 Target: Target.RatioAtLeast(1, ">= 1x Python")),
             new("putmany_items_per_s", "SimpleQueue: 100 x PutMany(1000) from 2 workers, parent Get", "items/s", Better.Higher, "spawn.SimpleQueue.items_per_s",
                 Target: Target.RatioAtLeast(10, ">= 10x Python")),
+            new("put_parent_cpu_us", "... Put: CPU of this process per item", "us/item", Better.Lower, null),
+            new("put_workers_cpu_us", "... Put: CPU of both workers per item", "us/item", Better.Lower, null),
+            new("putmany_parent_cpu_us", "... PutMany: CPU of this process per item", "us/item", Better.Lower, null),
+            new("putmany_workers_cpu_us", "... PutMany: CPU of both workers per item", "us/item", Better.Lower, null),
         ], Scenarios.SimpleQueue),
 
         new("memory", "idle worker VmRSS", "memory", PythonSpawnOnly: false,

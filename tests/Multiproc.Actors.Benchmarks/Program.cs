@@ -113,7 +113,7 @@ internal static class Program
             if (python is not null && outputs.Any(o => o.Output is not null))
             {
                 probePython = python.Probe();
-                Bench.Log($"python3 {group.Key}.py {string.Join(' ', Catalog.PythonArgs(group.First()))} ...");
+                Bench.Log(string.Join(' ', ["python3", $"{group.Key}.py", .. Catalog.PythonArgs(group.First()), "..."]));
                 try
                 {
                     pythonJson = python.Run(group.Key, Catalog.PythonArgs(group.First()));

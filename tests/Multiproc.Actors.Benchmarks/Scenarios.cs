@@ -29,37 +29,45 @@ internal static class Scenarios
 
     private static ScenarioOutput MapItems(Bench bench, int n, int? chunksize)
     {
+        var before = ProcFs.WorkersOf(Environment.ProcessId);
         using var pool = new ProcessPool(2);
+        var cpu = CpuMeter.ForWorkersSince(before);
         // map_overhead.py warms its pool with a map over 10,000 items; one whole unmeasured run also warms the JIT here.
         pool.Map(Tasks.Identity, Enumerable.Range(0, Math.Min(n, 10_000)));
         var expected = (long)n * (n - 1) / 2;
-        double One()
+        (double Rate, (double Parent, double Workers) Cpu) One()
         {
+            var c0 = cpu.Now();
             var t0 = Stopwatch.GetTimestamp();
             var result = pool.MapAsync(Tasks.Identity, Enumerable.Range(0, n), chunksize).Get(CallLimit);
             var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            var used = cpu.PerUnitSince(c0, n);
             Check(result.Count == n && result[^1] == n - 1 && result.Sum(x => (long)x) == expected, "Map returned wrong results.");
-            return n / wall;
+            return (n / wall, used);
         }
         if (bench.WarmUp)
             One();
         var (runs, guard) = bench.Measure(One);
-        return new ScenarioOutput(new() { ["items_per_s"] = Summary.Of(runs) }, guard,
-            new() { ["N"] = n, ["chunksize"] = chunksize?.ToString() ?? "default" });
+        var figures = new Dictionary<string, Summary> { ["items_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
+        AddCpu(figures, cpu, runs.Select(r => r.Cpu));
+        return new ScenarioOutput(figures, guard, new() { ["N"] = n, ["chunksize"] = chunksize?.ToString() ?? "default" });
     }
 
     /// <summary>latency.py's apply figure: 2,000 sequential <c>Apply(Identity, i)</c>, each timed; per run the median, p99 (nearest rank) and mean.</summary>
     public static ScenarioOutput Apply(Bench bench)
     {
         var calls = bench.Smoke ? 20 : 2_000;
+        var before = ProcFs.WorkersOf(Environment.ProcessId);
         using var pool = new ProcessPool(2);
+        var cpu = CpuMeter.ForWorkersSince(before);
         if (bench.WarmUp)
         {
             for (var i = 0; i < 500; i++)
                 pool.Apply(Tasks.Identity, i);
         }
-        (double Median, double P99, double Mean) One()
+        (double Median, double P99, double Mean, (double Parent, double Workers) Cpu) One()
         {
+            var c0 = cpu.Now();
             var latencies = new double[calls];
             for (var i = 0; i < calls; i++)
             {
@@ -68,30 +76,36 @@ internal static class Scenarios
                 latencies[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
                 Check(r == i, "Apply returned a wrong result.");
             }
+            var used = cpu.PerUnitSince(c0, calls);
             Array.Sort(latencies);
-            return (Stats.Median(latencies), Stats.Percentile(latencies, 99), latencies.Average());
+            return (Stats.Median(latencies), Stats.Percentile(latencies, 99), latencies.Average(), used);
         }
         var (runs, guard) = bench.Measure(One);
-        return new ScenarioOutput(new()
+        var figures = new Dictionary<string, Summary>
         {
             ["median_us"] = Summary.Of(runs.Select(r => r.Median)),
             ["p99_us"] = Summary.Of(runs.Select(r => r.P99)),
             ["mean_us"] = Summary.Of(runs.Select(r => r.Mean)),
-        }, guard, new() { ["calls"] = calls });
+        };
+        AddCpu(figures, cpu, runs.Select(r => r.Cpu));
+        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls });
     }
 
     /// <summary>latency.py's fan-out figure: 10,000 <c>ApplyAsync(Identity, i)</c> back to back, then <c>Get</c> on all.</summary>
     public static ScenarioOutput ApplyAsync(Bench bench)
     {
         var calls = bench.Smoke ? 100 : 10_000;
+        var before = ProcFs.WorkersOf(Environment.ProcessId);
         using var pool = new ProcessPool(2);
+        var cpu = CpuMeter.ForWorkersSince(before);
         if (bench.WarmUp)
         {
             for (var i = 0; i < 500; i++)
                 pool.Apply(Tasks.Identity, i);
         }
-        double One()
+        (double Rate, (double Parent, double Workers) Cpu) One()
         {
+            var c0 = cpu.Now();
             var t0 = Stopwatch.GetTimestamp();
             var pending = new AsyncResult<int>[calls];
             for (var i = 0; i < calls; i++)
@@ -100,13 +114,16 @@ internal static class Scenarios
             foreach (var result in pending)
                 last = result.Get(CallLimit);
             var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            var used = cpu.PerUnitSince(c0, calls);
             Check(last == calls - 1, "ApplyAsync returned a wrong result.");
-            return calls / wall;
+            return (calls / wall, used);
         }
         if (bench.WarmUp)
             One();
         var (runs, guard) = bench.Measure(One);
-        return new ScenarioOutput(new() { ["calls_per_s"] = Summary.Of(runs) }, guard, new() { ["calls"] = calls });
+        var figures = new Dictionary<string, Summary> { ["calls_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
+        AddCpu(figures, cpu, runs.Select(r => r.Cpu));
+        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls });
     }
 
     /// <summary>payload.py's echo_chunk1: 200 distinct random 1 MiB <c>byte[]</c> through <c>MapAsync(Echo, data, 1)</c>.</summary>
@@ -121,22 +138,32 @@ internal static class Scenarios
             return bytes;
         }).ToArray();
         var mib = (double)items * size / (1 << 20);
+        var before = ProcFs.WorkersOf(Environment.ProcessId);
         using var pool = new ProcessPool(2);
+        var cpu = CpuMeter.ForWorkersSince(before);
         pool.Map(Tasks.Echo, data.Take(8), 1);
-        double One()
+        (double Rate, (double Parent, double Workers) Cpu) One()
         {
+            var c0 = cpu.Now();
             var t0 = Stopwatch.GetTimestamp();
             var result = pool.MapAsync(Tasks.Echo, data, 1).Get(CallLimit);
             var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            var used = cpu.PerUnitSince(c0, mib);
             var probe = Math.Min(7, items - 1);
             Check(result.Count == items && result[probe].AsSpan().SequenceEqual(data[probe]), "Echo returned wrong bytes.");
-            return mib / wall;
+            return (mib / wall, used);
         }
         if (bench.WarmUp)
             One();
         var (runs, guard) = bench.Measure(One);
-        return new ScenarioOutput(new() { ["mib_per_s"] = Summary.Of(runs) }, guard,
-            new() { ["items"] = items, ["item_bytes"] = size, ["round_trip_MiB_per_s_median"] = Math.Round(2 * Stats.Median(runs), 1) });
+        var figures = new Dictionary<string, Summary> { ["mib_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
+        AddCpu(figures, cpu, runs.Select(r => r.Cpu));
+        return new ScenarioOutput(figures, guard, new()
+        {
+            ["items"] = items,
+            ["item_bytes"] = size,
+            ["round_trip_MiB_per_s_median"] = Math.Round(2 * Stats.Median(runs.Select(r => r.Rate)), 1),
+        });
     }
 
     /// <summary>
@@ -243,13 +270,16 @@ internal static class Scenarios
         var queue = new SimpleQueue<(int Pid, int Value)>();
         try
         {
+            var before = ProcFs.WorkersOf(Environment.ProcessId);
             using var pool = new ProcessPool(2, initializer: Tasks.InitQueue, initargs: [queue]);
+            var cpu = CpuMeter.ForWorkersSince(before);
             pool.Map(Tasks.Identity, Enumerable.Range(0, 4));
 
-            (double Wall, int[] Split) Once(Func<(int Start, int End), int> produce)
+            (double Wall, int[] Split, (double Parent, double Workers) Cpu) Once(Func<(int Start, int End), int> produce)
             {
                 var seen = new byte[n];
                 var perWorker = new Dictionary<int, int>();
+                var c0 = cpu.Now();
                 var t0 = Stopwatch.GetTimestamp();
                 var pending = pool.MapAsync(produce, ranges, 1);
                 for (var i = 0; i < n; i++)
@@ -260,8 +290,9 @@ internal static class Scenarios
                 }
                 var sent = pending.Get(CallLimit).Sum();
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                var used = cpu.PerUnitSince(c0, n);
                 Check(sent == n && seen.All(s => s == 1), "Lost or duplicated queue items.");
-                return (wall, perWorker.Values.Order().ToArray());
+                return (wall, perWorker.Values.Order().ToArray(), used);
             }
 
             // simplequeue.py: one unmeasured run, then the measured ones.
@@ -271,11 +302,14 @@ internal static class Scenarios
             if (bench.WarmUp)
                 Once(Tasks.ProduceMany);
             var (many, guardMany) = bench.Measure(() => Once(Tasks.ProduceMany));
-            return new ScenarioOutput(new()
+            var figures = new Dictionary<string, Summary>
             {
                 ["put_items_per_s"] = Summary.Of(puts.Select(r => n / r.Wall)),
                 ["putmany_items_per_s"] = Summary.Of(many.Select(r => n / r.Wall)),
-            }, guard, new()
+            };
+            AddCpu(figures, cpu, puts.Select(r => r.Cpu), "put_");
+            AddCpu(figures, cpu, many.Select(r => r.Cpu), "putmany_");
+            return new ScenarioOutput(figures, guard, new()
             {
                 ["items"] = n,
                 ["tasks"] = ranges.Length,
@@ -329,6 +363,16 @@ internal static class Scenarios
             ["worker_threads_median"] = Stats.Median(threads.Select(t => (double)t)),
             ["parent_VmRSS_MiB"] = Math.Round(ProcFs.StatusKb(Environment.ProcessId)["VmRSS"] / 1024.0, 1),
         });
+    }
+
+    /// <summary>Adds the CPU figures (µs per item of this process and of both workers) when both workers were found.</summary>
+    private static void AddCpu(Dictionary<string, Summary> figures, CpuMeter cpu, IEnumerable<(double Parent, double Workers)> runs, string prefix = "")
+    {
+        if (!cpu.Complete)
+            return;
+        var list = runs.ToList();
+        figures[prefix + "parent_cpu_us"] = Summary.Of(list.Select(r => r.Parent));
+        figures[prefix + "workers_cpu_us"] = Summary.Of(list.Select(r => r.Workers));
     }
 
     private static void Check(bool condition, string message)

@@ -1,0 +1,29 @@
+namespace Multiproc.Actors.Benchmarks;
+
+/// <summary>
+/// CPU time spent by this process and by a pool's worker processes over a run, from /proc schedstat:
+/// where a figure's time goes (caller side or worker side), for the speed work. No Python counterpart.
+/// </summary>
+internal sealed class CpuMeter
+{
+    private readonly int[] _workers;
+
+    private CpuMeter(int[] workers) => _workers = workers;
+
+    /// <summary>Whether both workers of a two-worker pool were found.</summary>
+    public bool Complete => _workers.Length == 2;
+
+    /// <summary>The worker processes of this process that are not in <paramref name="before"/>: the pool made since.</summary>
+    public static CpuMeter ForWorkersSince(HashSet<int> before) =>
+        new(ProcFs.WorkersOf(Environment.ProcessId).Except(before).ToArray());
+
+    /// <summary>CPU ns used so far: this process, and the workers together.</summary>
+    public (long Parent, long Workers) Now() => (ProcFs.CpuNs(Environment.ProcessId), _workers.Sum(ProcFs.CpuNs));
+
+    /// <summary>CPU µs per unit since <paramref name="start"/>, this process and the workers.</summary>
+    public (double Parent, double Workers) PerUnitSince((long Parent, long Workers) start, double units)
+    {
+        var (parent, workers) = Now();
+        return ((parent - start.Parent) / 1e3 / units, (workers - start.Workers) / 1e3 / units);
+    }
+}
