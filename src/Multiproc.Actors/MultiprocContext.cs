@@ -50,8 +50,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     // A worker's comings and goings are the pool's business (it watches the process itself), so the
     // lifecycle chatter about worker systems is dropped from systems this library creates.
     private static readonly LogFilterSetup WorkerLifecycleLogFilter = new LogFilterBuilder()
-        .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka\.tcp%3A%2F%2Fmultiproc-worker%40", RegexOptions.Compiled))
-        .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka\.tcp://multiproc-worker@", RegexOptions.Compiled))
+        .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka\.tcp%3A%2F%2Fmultiproc-worker%40"))
+        .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka\.tcp://multiproc-worker@"))
         .Build();
 
     private readonly bool _ownsSystem;
