@@ -105,8 +105,6 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
 
     internal IWorkerLauncher Launcher => _launcher;
 
-    internal string ActorNamespace => "multiproc";
-
     /// <summary>Creates a context with its own actor system, configured by <paramref name="config"/> over <see cref="DefaultConfig"/>.</summary>
     /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
     public static MultiprocContext Create(Config? config = null)

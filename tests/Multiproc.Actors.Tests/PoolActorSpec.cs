@@ -387,7 +387,7 @@ public sealed class PoolActorSpec : MultiprocSpec
     [Fact]
     public async Task Workers_dying_one_after_another_are_replaced_with_a_growing_delay()
     {
-        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(500), MaxTries = 10 };
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromSeconds(2), MaxTries = 10 };
         var pool = await StartPool(1);
         Submit(pool, jobId: 1, [1], chunkSize: 1);
 

@@ -30,7 +30,8 @@ internal sealed class PayloadCodec
     public Payload Encode(object? value, string what)
     {
         var payload = EncodeUnchecked(value, what);
-        EnsureFits(payload.Length, what);
+        if (payload.Length > MaximumMessageSize)
+            throw TooLarge(payload.Length, MaximumMessageSize, what);
         return payload;
     }
 
@@ -52,13 +53,6 @@ internal sealed class PayloadCodec
             throw new SerializationException(
                 $"Cannot serialize {what} of type {value?.GetType().FullName ?? "null"}: {e.Message}", e);
         }
-    }
-
-    /// <summary>Throws the size error for a payload of <paramref name="length"/> bytes over the limit.</summary>
-    public void EnsureFits(long length, string what)
-    {
-        if (length > MaximumMessageSize)
-            throw TooLarge(length, MaximumMessageSize, what);
     }
 
     /// <summary>The error a payload over the limit gets, naming its size, the limit and the key.</summary>
