@@ -83,6 +83,9 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         _queueSetup = new QueueSetup("", Settings.MaximumMessageSize, QueueSettings.Create(config).DedupeRetention);
         Token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         _launcher = new ProcessLauncher(Token, HoconWriter.Write(config, WorkerConfigPaths));
+        if (Settings.WarmWorkersMax > 0)
+            WarmWorkers = system.ActorOf(WarmWorkersActor.Props(Token, Settings).WithDispatcher(ProcessPool.MultiprocDispatcher),
+                $"warm-workers-{_namePrefix}");
     }
 
     /// <summary>The process-wide context, started on first use; used by constructors not given one.</summary>
@@ -104,6 +107,9 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     internal string Token { get; }
 
     internal IWorkerLauncher Launcher => _launcher;
+
+    /// <summary>The actor keeping idle workers for the next pool (<c>multiproc.warm-workers</c>); null when none are kept.</summary>
+    internal IActorRef? WarmWorkers { get; }
 
     /// <summary>Creates a context with its own actor system, configured by <paramref name="config"/> over <see cref="DefaultConfig"/>.</summary>
     /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
@@ -221,6 +227,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         _queues.Clear();
         foreach (var pool in _pools.Keys)
             pool.Terminate();
+        if (WarmWorkers is not null)
+            System.Stop(WarmWorkers);
         _launcher.KillAll(ShutdownWait);
         if (_ownsSystem)
             System.Terminate().Wait(ShutdownWait);

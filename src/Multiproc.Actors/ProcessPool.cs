@@ -68,7 +68,8 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         _context.Track(this);
         try
         {
-            var setup = new PoolSetup(Processes, options.MaxTasksPerChild, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited);
+            var setup = new PoolSetup(Processes, options.MaxTasksPerChild, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited,
+                _context.WarmWorkers);
             _actor = _context.System.ActorOf(PoolActor.Props(setup).WithDispatcher(MultiprocDispatcher), _context.NextPoolName());
             // Returns once the processes are launched, not once they are ready: the first call waits for them.
             _actor.Ask<Started>(Start.Instance, LaunchTimeout).GetAwaiter().GetResult();

@@ -23,6 +23,7 @@ internal sealed class FakeLauncher : IWorkerLauncher
 internal sealed class FakeProcess(int pid, Action<int, int?> onExit) : IWorkerProcess
 {
     private int _exited;
+    private Action<int, int?> _onExit = onExit;
 
     public int Pid { get; } = pid;
 
@@ -37,10 +38,17 @@ internal sealed class FakeProcess(int pid, Action<int, int?> onExit) : IWorkerPr
     public void Exit(int code)
     {
         if (Interlocked.Exchange(ref _exited, 1) == 0)
-            onExit(Pid, code);
+            Volatile.Read(ref _onExit)(Pid, code);
     }
 
     public bool WaitForExit(TimeSpan timeout) => Volatile.Read(ref _exited) == 1;
+
+    public void ReportExitTo(Action<int, int?> onExit)
+    {
+        Volatile.Write(ref _onExit, onExit);
+        if (Volatile.Read(ref _exited) == 1)
+            onExit(Pid, null);
+    }
 }
 
 /// <summary>A job sink that records what the aggregator did.</summary>

@@ -17,7 +17,8 @@ internal sealed record PoolSetup(
     MultiprocSettings Settings,
     IWorkerLauncher Launcher,
     PayloadCodec Codec,
-    TaskCompletionSource AllExited);
+    TaskCompletionSource AllExited,
+    IActorRef? WarmWorkers = null);
 
 /// <summary>
 /// The pool: owns the ledger of queued and in-flight chunks and of worker processes. Workers get
@@ -45,6 +46,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         _setup = setup;
 
         Receive<Start>(_ => OnStart());
+        Receive<WarmClaimed>(OnWarmClaimed);
         Receive<RegisterWorker>(OnRegister);
         Receive<WorkerReady>(_ => OnReady());
         Receive<InitializerFailed>(OnInitializerFailed);
@@ -75,6 +77,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnStart()
     {
+        if (_setup.WarmWorkers is { } warm)
+        {
+            // Counted as launches until the answer says how many are warm and how many to start.
+            _pendingLaunches += _setup.Processes;
+            warm.Tell(new ClaimWarm(_setup.Processes));
+            Sender.Tell(Started.Instance);
+            return;
+        }
         try
         {
             for (var i = 0; i < _setup.Processes; i++)
@@ -86,6 +96,36 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             Sender.Tell(new Status.Failure(e));
             Context.Stop(Self);
         }
+    }
+
+    private void OnWarmClaimed(WarmClaimed claimed)
+    {
+        _pendingLaunches -= _setup.Processes;
+        var self = Self;
+        foreach (var warm in claimed.Workers)
+        {
+            // Registers like a worker this pool launched: it was told to, right after this was sent.
+            _launched[warm.Pid] = new Launched(warm.Process) { Warm = true };
+            warm.Process.ReportExitTo((pid, exitCode) => self.Tell(new WorkerExited(pid, exitCode)));
+            Timers.StartSingleTimer(StartTimerKey(warm.Pid), new StartTimedOut(warm.Pid), Settings.WorkerStartTimeout);
+        }
+        if (_state == State.Terminated || _broken is not null)
+        {
+            foreach (var warm in claimed.Workers)
+                warm.Process.Kill();
+            CheckAllExited();
+            return;
+        }
+        try
+        {
+            for (var i = claimed.Workers.Count; i < _setup.Processes; i++)
+                Launch();
+        }
+        catch (Exception e)
+        {
+            Break(e);
+        }
+        CheckAllExited();
     }
 
     private void Launch()
@@ -381,6 +421,25 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(RetireTimerKey(worker.Pid), new RetireTimedOut(worker.Pid), Settings.RetireTimeout);
     }
 
+    /// <summary>
+    /// Whether a worker leaving this pool idle goes to the context's warm workers: only with no
+    /// initializer and no task quota, so it carries no state or count of this pool's into the next.
+    /// </summary>
+    private bool KeepsWarm(Worker worker) =>
+        _setup.WarmWorkers is not null && _setup.Initializer is null && _setup.MaxTasksPerChild is null && !worker.Gone;
+
+    private void HandOverWarm(Worker worker, Launched launched)
+    {
+        var warm = _setup.WarmWorkers!;
+        Context.Unwatch(worker.Ref);
+        Timers.Cancel(StartTimerKey(worker.Pid));
+        _workers.Remove(worker.Ref);
+        _launched.Remove(worker.Pid);
+        // KeepWarm first: the warm workers must know it before its registration reaches them.
+        warm.Tell(new KeepWarm(new WarmWorker(worker.Pid, worker.Ref, launched.Process)));
+        worker.Ref.Tell(new Transfer(warm));
+    }
+
     private List<Work> Split(Job job, Work work)
     {
         var items = (Array)_setup.Codec.Decode(work.Chunk.Items)!;
@@ -410,6 +469,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         if (_state == State.Terminated)
             return;
         _state = State.Terminated;
+        // Idle workers have nothing to stop: they may serve the context's next pool.
+        foreach (var launched in _launched.Values.ToArray())
+        {
+            if (launched.Worker is { Ready: true, Retiring: false, InFlight.Count: 0 } worker && KeepsWarm(worker))
+                HandOverWarm(worker, launched);
+        }
         AbortAll(Terminated());
         foreach (var launched in _launched.Values)
             launched.Process.Kill();
@@ -535,19 +600,30 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         if (_state != State.Closing || _queue.Count > 0)
             return;
-        foreach (var launched in _launched.Values)
+        var handedOver = false;
+        foreach (var launched in _launched.Values.ToArray())
         {
             switch (launched.Worker)
             {
+                case null when launched.Warm && _setup.WarmWorkers is not null:
+                    // A warm worker on its way here: started already, so it is handed back once it is ready.
+                    break;
                 case null:
                     // Never registered and nothing left to do: no need to wait for it to start.
                     launched.Process.Kill();
+                    break;
+                case { Ready: true, Retiring: false, InFlight.Count: 0 } worker when KeepsWarm(worker):
+                    HandOverWarm(worker, launched);
+                    handedOver = true;
                     break;
                 case { Ready: true, Retiring: false, InFlight.Count: 0 } worker:
                     RetireWorker(worker);
                     break;
             }
         }
+        // No exit will come for those: the pool may be done now.
+        if (handedOver)
+            CheckAllExited();
     }
 
     private void CheckAllExited()
@@ -582,6 +658,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private sealed class Launched(IWorkerProcess process)
     {
         public IWorkerProcess Process { get; } = process;
+
+        /// <summary>Taken from the context's warm workers rather than launched.</summary>
+        public bool Warm { get; init; }
+
         public Worker? Worker { get; set; }
     }
 

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Multiproc.Actors.Launching;
 using Multiproc.Actors.Serialization;
 
 namespace Multiproc.Actors.Actors;
@@ -57,12 +58,27 @@ internal static class PoolCommands
     /// <summary>A retiring worker did not exit in time.</summary>
     public sealed record RetireTimedOut(int Pid) : INoSerializationVerificationNeeded;
 
+    /// <summary>A new pool asks the warm workers for up to <paramref name="Count"/> workers; answered with <see cref="WarmClaimed"/>.</summary>
+    public sealed record ClaimWarm(int Count) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// The warm workers handed to the pool that asked (perhaps none). Each is told to register with
+    /// that pool right after this is sent, so the pool knows them before they register.
+    /// </summary>
+    public sealed record WarmClaimed(IReadOnlyList<WarmWorker> Workers) : INoSerializationVerificationNeeded;
+
+    /// <summary>A pool hands an idle worker to the warm workers; it has been told to <see cref="PoolProtocol.Transfer"/> to them.</summary>
+    public sealed record KeepWarm(WarmWorker Worker) : INoSerializationVerificationNeeded;
+
     /// <summary>A chunk whose worker died is run again as <paramref name="Parts"/>, one item each; they report instead of it.</summary>
     public sealed record ChunkSplit(int ChunkIndex, ChunkSpec[] Parts) : INoSerializationVerificationNeeded;
 
     /// <summary>A chunk that cannot complete (its workers kept dying); the error replaces its results.</summary>
     public sealed record ChunkLost(int ChunkIndex, int ItemIndex, Exception Error) : INoSerializationVerificationNeeded;
 }
+
+/// <summary>A running, registered worker process changing hands between a pool and the warm workers.</summary>
+internal sealed record WarmWorker(int Pid, IActorRef Ref, IWorkerProcess Process);
 
 /// <summary>One chunk of a job: items <c>[Start, Start + Count)</c> of the input, serialized.</summary>
 internal sealed record ChunkSpec(int Index, int Start, int Count, Payload Items);

@@ -40,6 +40,13 @@ internal static class PoolProtocol
     /// </summary>
     public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs) : IMultiprocMessage;
 
+    /// <summary>
+    /// From now on <paramref name="NewParent"/> is the worker's parent (a pool handing an idle worker
+    /// to its context's warm workers, or they to the next pool): it drops what it held for the old
+    /// one and registers with the new one.
+    /// </summary>
+    public sealed record Transfer(IActorRef NewParent) : IMultiprocMessage;
+
     /// <summary>Finish what was handed out, then leave the association and exit.</summary>
     public sealed record Retire : IMultiprocMessage
     {

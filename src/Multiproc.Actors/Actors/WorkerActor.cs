@@ -16,10 +16,12 @@ namespace Multiproc.Actors.Actors;
 /// </summary>
 internal sealed class WorkerActor : ReceiveActor
 {
-    private readonly IActorRef _parent;
     private readonly string _token;
     private readonly PayloadCodec _codec;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Functions rebuilt by content outlive a Transfer: the next pool mostly sends the same ones.
+    private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless = new();
+    private IActorRef _parent;
     private TaskThread? _tasks;
 
     public WorkerActor(IActorRef parent, string token, MultiprocSettings settings)
@@ -32,10 +34,21 @@ internal sealed class WorkerActor : ReceiveActor
         {
             if (_tasks is not null)
                 return;
-            _tasks = new TaskThread(_parent, Self, _codec);
+            _tasks = new TaskThread(_parent, Self, _codec, _stateless);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
+        Receive<Transfer>(FromParent, transfer =>
+        {
+            // Handed on idle (its pool kept it warm for the next): the task thread, its cached
+            // functions and its queue identity belong to the old pool, whose job ids the next
+            // pool reuses; the next Welcome starts them afresh.
+            _tasks?.CompleteThen(null);
+            _tasks = null;
+            Context.Unwatch(_parent);
+            _parent = transfer.NewParent;
+            Register();
+        });
         Receive<Retire>(FromParent, _ =>
         {
             // Leaving through the actor system's shutdown ends the association cleanly: the parent logs nothing.
@@ -53,7 +66,9 @@ internal sealed class WorkerActor : ReceiveActor
     public static Props Props(IActorRef parent, string token, MultiprocSettings settings) =>
         Akka.Actor.Props.Create(() => new WorkerActor(parent, token, settings));
 
-    protected override void PreStart()
+    protected override void PreStart() => Register();
+
+    private void Register()
     {
         Context.Watch(_parent);
         _parent.Tell(new RegisterWorker(_token, Environment.ProcessId), Self);
@@ -75,12 +90,13 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly PayloadCodec _codec;
         private const int StatelessCacheSize = 256;
         private readonly Dictionary<long, ChunkRunner> _runners = new();
-        private readonly Dictionary<ContentKey, ChunkRunner> _stateless = new();
+        private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless;
         private readonly string _poolKey;
         private Action? _whenDone;
 
-        public TaskThread(IActorRef parent, IActorRef self, PayloadCodec codec)
+        public TaskThread(IActorRef parent, IActorRef self, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
         {
+            _stateless = stateless;
             _parent = parent;
             // Job ids are per pool: a queue tells the puts of tasks of different pools apart by this.
             _poolKey = parent.Path.ToStringWithUid();

@@ -25,6 +25,8 @@ internal sealed record MultiprocSettings
     public required int MaxFailedStarts { get; init; }
     public required TimeSpan RetireTimeout { get; init; }
     public required TimeSpan RegisterTimeout { get; init; }
+    public required int WarmWorkersMax { get; init; }
+    public required TimeSpan WarmWorkersIdleTimeout { get; init; }
 
     /// <summary>Reads the settings from a configuration that has the reference configuration as fallback.</summary>
     public static MultiprocSettings Create(Config config)
@@ -42,11 +44,15 @@ internal sealed record MultiprocSettings
             MaxFailedStarts = config.GetInt("multiproc.pool.max-failed-starts"),
             RetireTimeout = config.GetTimeSpan("multiproc.pool.retire-timeout"),
             RegisterTimeout = config.GetTimeSpan("multiproc.worker.register-timeout"),
+            WarmWorkersMax = config.GetInt("multiproc.warm-workers.max"),
+            WarmWorkersIdleTimeout = config.GetTimeSpan("multiproc.warm-workers.idle-timeout"),
         };
         if (settings.MaximumMessageSize < 1024)
             throw new ConfigurationException($"{MaximumMessageSizeKey} must be at least 1 KiB, was {settings.MaximumMessageSize} bytes.");
         if (settings.Prefetch < 1)
             throw new ConfigurationException($"multiproc.pool.prefetch must be at least 1, was {settings.Prefetch}.");
+        if (settings.WarmWorkersMax < 0)
+            throw new ConfigurationException($"multiproc.warm-workers.max must be 0 or more, was {settings.WarmWorkersMax}.");
         return settings;
     }
 

@@ -20,4 +20,11 @@ internal interface IWorkerProcess
 
     /// <summary>Waits up to <paramref name="timeout"/> for the process to end; true when it has.</summary>
     bool WaitForExit(TimeSpan timeout);
+
+    /// <summary>
+    /// Reports the process's exit to <paramref name="onExit"/> from now on, instead of to whoever it
+    /// was reported to before (a worker handed from a pool to the warm workers, or back). If it has
+    /// already exited, <paramref name="onExit"/> is called now; it may then be called twice.
+    /// </summary>
+    void ReportExitTo(Action<int, int?> onExit);
 }

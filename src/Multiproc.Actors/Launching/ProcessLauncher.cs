@@ -104,7 +104,22 @@ internal sealed class ProcessLauncher : IWorkerLauncher
 
         public int Pid { get; private set; }
 
-        public Action<int, int?>? OnExit { get; set; }
+        private Action<int, int?>? _onExit;
+
+        public Action<int, int?>? OnExit
+        {
+            get => Volatile.Read(ref _onExit);
+            set => Volatile.Write(ref _onExit, value);
+        }
+
+        public int? ReportedExitCode
+        {
+            get
+            {
+                lock (_gate)
+                    return _exitCode;
+            }
+        }
 
         public bool HasExited
         {
@@ -239,5 +254,13 @@ internal sealed class ProcessLauncher : IWorkerLauncher
         public void Kill() => process.Kill();
 
         public bool WaitForExit(TimeSpan timeout) => process.WaitForExit(timeout);
+
+        public void ReportExitTo(Action<int, int?> onExit)
+        {
+            process.OnExit = onExit;
+            // The exit may have been reported, to the previous receiver, just before.
+            if (process.HasExited)
+                onExit(process.Pid, process.ReportedExitCode);
+        }
     }
 }
