@@ -65,12 +65,12 @@ public sealed class PoolActorSpec : MultiprocSpec
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, Enumerable.Range(0, 6).ToArray(), chunkSize: 2);
 
-        var first = await worker.ExpectMsgAsync<RunChunk>();
-        var second = await worker.ExpectMsgAsync<RunChunk>();
-        await worker.ExpectNoMsgAsync(Quiet); // prefetch is 2: the third waits for room
+        var first = await NextChunk(worker);
+        var second = await NextChunk(worker);
+        await ExpectNoChunk(worker, Quiet); // prefetch is 2: the third waits for room
 
         Reply(pool, worker, second, x => x * 10);
-        var third = await worker.ExpectMsgAsync<RunChunk>();
+        var third = await NextChunk(worker);
         Reply(pool, worker, third, x => x * 10);
         Reply(pool, worker, first, x => x * 10);
 
@@ -85,19 +85,19 @@ public sealed class PoolActorSpec : MultiprocSpec
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 7, [1, 2, 3], chunkSize: 1);
 
-        var first = await worker.ExpectMsgAsync<RunChunk>();
-        var second = await worker.ExpectMsgAsync<RunChunk>();
+        var first = await NextChunk(worker);
+        var second = await NextChunk(worker);
         Assert.NotNull(first.Function);
         Assert.Null(second.Function);
         Reply(pool, worker, first, x => x);
-        var third = await worker.ExpectMsgAsync<RunChunk>();
+        var third = await NextChunk(worker);
         Assert.Null(third.Function);
         Reply(pool, worker, second, x => x);
         Reply(pool, worker, third, x => x);
         await sink.Completion.Task.WaitAsync(RemainingOrDefault);
 
         Submit(pool, jobId: 8, [4], chunkSize: 1);
-        var next = await worker.ExpectMsgAsync<RunChunk>();
+        var next = await NextChunk(worker);
         Assert.NotNull(next.Function);
         Assert.Equal([7L], next.ForgetJobs);
     }
@@ -109,18 +109,18 @@ public sealed class PoolActorSpec : MultiprocSpec
         var doomed = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [1, 2], chunkSize: 1);
         // Both chunks go to the only ready worker; then a second worker arrives.
-        var lost1 = await doomed.ExpectMsgAsync<RunChunk>();
-        var lost2 = await doomed.ExpectMsgAsync<RunChunk>();
+        var lost1 = await NextChunk(doomed);
+        var lost2 = await NextChunk(doomed);
         var survivor = await Register(pool, 1);
 
         _launcher[0].Exit(137);
 
         // Re-run one at a time: which of the two killed the worker is not known yet.
-        var again1 = await survivor.ExpectMsgAsync<RunChunk>();
+        var again1 = await NextChunk(survivor);
         Assert.NotNull(again1.Function); // the survivor had never seen this job
         await AwaitAssertAsync(() => Assert.Equal(3, _launcher.Launched.Count));
         Reply(pool, survivor, again1, x => x + 1);
-        var again2 = await survivor.ExpectMsgAsync<RunChunk>();
+        var again2 = await NextChunk(survivor);
         Reply(pool, survivor, again2, x => x + 1);
         Assert.Equal([lost1.ChunkIndex, lost2.ChunkIndex], new[] { again1.ChunkIndex, again2.ChunkIndex });
         Assert.Equal(new[] { 2, 3 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
@@ -132,10 +132,10 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(2);
         var doomed = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [5], chunkSize: 1);
-        var chunk = await doomed.ExpectMsgAsync<RunChunk>();
+        var chunk = await NextChunk(doomed);
         var survivor = await Register(pool, 1);
         _launcher[0].Exit(137);
-        var again = await survivor.ExpectMsgAsync<RunChunk>();
+        var again = await NextChunk(survivor);
 
         Reply(pool, doomed, chunk, _ => -1);   // the dead worker's answer arrives after all
         Reply(pool, survivor, again, x => x);
@@ -151,20 +151,20 @@ public sealed class PoolActorSpec : MultiprocSpec
 
         // Two in flight when the worker dies: either may have been running, so neither is charged.
         var first = await Register(pool, 0);
-        await first.ExpectMsgAsync<RunChunk>();
-        await first.ExpectMsgAsync<RunChunk>();
+        await NextChunk(first);
+        await NextChunk(first);
         _launcher[0].Exit(134);
 
         // Suspects run alone, so each crash is blamed on the one chunk that was running.
         for (var attempt = 1; attempt <= 2; attempt++)
         {
             var worker = await Register(pool, attempt);
-            Assert.Equal(0, (await worker.ExpectMsgAsync<RunChunk>()).Start);
-            await worker.ExpectNoMsgAsync(Quiet);
+            Assert.Equal(0, (await NextChunk(worker)).Start);
+            await ExpectNoChunk(worker, Quiet);
             _launcher[attempt].Exit(134);
         }
         var survivor = await Register(pool, 3);
-        var innocent = await survivor.ExpectMsgAsync<RunChunk>();
+        var innocent = await NextChunk(survivor);
         Assert.Equal(1, innocent.Start);
         Reply(pool, survivor, innocent, x => x);
 
@@ -180,15 +180,15 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(1);
         var first = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [10, 11, 12], chunkSize: 3);
-        await first.ExpectMsgAsync<RunChunk>();
+        await NextChunk(first);
         _launcher[0].Exit(137);
 
         var second = await Register(pool, 1);
         var parts = new List<RunChunk>();
         for (var i = 0; i < 3; i++)
         {
-            parts.Add(await second.ExpectMsgAsync<RunChunk>());
-            await second.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // one at a time, to blame the right one
+            parts.Add(await NextChunk(second));
+            await ExpectNoChunk(second, TimeSpan.FromMilliseconds(100)); // one at a time, to blame the right one
             Reply(pool, second, parts[i], x => x + 1);
         }
 
@@ -203,11 +203,11 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(1);
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, Enumerable.Range(0, 6).ToArray(), chunkSize: 2);
-        var c0 = await worker.ExpectMsgAsync<RunChunk>();
-        var c1 = await worker.ExpectMsgAsync<RunChunk>();
+        var c0 = await NextChunk(worker);
+        var c1 = await NextChunk(worker);
 
         pool.Tell(new ChunkFailed(1, c1.ChunkIndex, 3, RemoteError.From(new InvalidOperationException("item 3"))), worker.Ref);
-        var c2 = await worker.ExpectMsgAsync<RunChunk>();
+        var c2 = await NextChunk(worker);
         pool.Tell(new ChunkFailed(1, c0.ChunkIndex, 1, RemoteError.From(new ArgumentException("item 1"))), worker.Ref);
         Assert.False(sink.Completion.Task.IsCompleted);
         Reply(pool, worker, c2, x => x);
@@ -222,7 +222,7 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(1);
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
-        var chunk = await worker.ExpectMsgAsync<RunChunk>();
+        var chunk = await NextChunk(worker);
 
         var stranger = CreateTestProbe();
         Reply(pool, stranger, chunk, _ => 666);
@@ -236,10 +236,10 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(1);
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
-        var chunk = await worker.ExpectMsgAsync<RunChunk>();
+        var chunk = await NextChunk(worker);
 
         pool.Tell(ClosePool.Instance);
-        await worker.ExpectNoMsgAsync(Quiet); // busy: not retired yet
+        await ExpectNoChunk(worker, Quiet); // busy: not retired yet
         Reply(pool, worker, chunk, x => x);
         await worker.ExpectMsgAsync<Retire>();
         await sink.Completion.Task.WaitAsync(RemainingOrDefault);
@@ -317,16 +317,16 @@ public sealed class PoolActorSpec : MultiprocSpec
         var first = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [1, 2, 3], chunkSize: 1);
 
-        var chunk = await first.ExpectMsgAsync<RunChunk>();
-        await first.ExpectNoMsgAsync(Quiet); // prefetch would allow 2; the quota allows 1
+        var chunk = await NextChunk(first);
+        await ExpectNoChunk(first, Quiet); // prefetch would allow 2; the quota allows 1
         Reply(pool, first, chunk, x => x);
         await first.ExpectMsgAsync<Retire>();
 
         var second = await Register(pool, 1);
-        Reply(pool, second, await second.ExpectMsgAsync<RunChunk>(), x => x);
+        Reply(pool, second, await NextChunk(second), x => x);
         await second.ExpectMsgAsync<Retire>();
         var third = await Register(pool, 2);
-        Reply(pool, third, await third.ExpectMsgAsync<RunChunk>(), x => x);
+        Reply(pool, third, await NextChunk(third), x => x);
 
         Assert.Equal(new[] { 1, 2, 3 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
@@ -339,7 +339,7 @@ public sealed class PoolActorSpec : MultiprocSpec
         var worker = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
         pool.Tell(ClosePool.Instance);
-        Reply(pool, worker, await worker.ExpectMsgAsync<RunChunk>(), x => x);
+        Reply(pool, worker, await NextChunk(worker), x => x);
         await worker.ExpectMsgAsync<Retire>();
         _launcher[0].Exit(0);
 
@@ -358,18 +358,18 @@ public sealed class PoolActorSpec : MultiprocSpec
         for (var i = 0; i < 3; i++)
             pool.Tell(new AddChunk(1, new ChunkSpec(i, i, 1, _codec.Encode(new[] { i }, "items"))));
 
-        var c0 = await worker.ExpectMsgAsync<RunChunk>();
-        var c1 = await worker.ExpectMsgAsync<RunChunk>();
+        var c0 = await NextChunk(worker);
+        var c1 = await NextChunk(worker);
         Reply(pool, worker, c1, x => x * 2);
         await AwaitConditionAsync(() => Task.FromResult(sink.Chunks.Count == 1));
         Assert.Equal(new[] { 2 }, (int[])sink.Chunks.Single().Results!);
 
-        var c2 = await worker.ExpectMsgAsync<RunChunk>();
+        var c2 = await NextChunk(worker);
         pool.Tell(new EndStream(1));
         Reply(pool, worker, c0, x => x);
         Reply(pool, worker, c2, x => x);
         Submit(pool, jobId: 2, [9], chunkSize: 1);
-        var next = await worker.ExpectMsgAsync<RunChunk>();
+        var next = await NextChunk(worker);
         Assert.Equal(2, next.JobId);
         Assert.Contains(1L, next.ForgetJobs);
         Assert.Single(sink.Chunks); // results after the end go nowhere
@@ -392,12 +392,12 @@ public sealed class PoolActorSpec : MultiprocSpec
         Submit(pool, jobId: 1, [1], chunkSize: 1);
 
         var first = await Register(pool, 0);
-        await first.ExpectMsgAsync<RunChunk>();
+        await NextChunk(first);
         _launcher[0].Exit(137);
         await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count == 2)); // the first replacement is immediate
 
         var second = await Register(pool, 1);
-        await second.ExpectMsgAsync<RunChunk>();
+        await NextChunk(second);
         _launcher[1].Exit(137);
         await CreateTestProbe().ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300)); // a window in which nothing may launch
         Assert.Equal(2, _launcher.Launched.Count);      // the second waits out its back-off
@@ -410,13 +410,13 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(2);
         var frozen = await Register(pool, 0);
         var sink = Submit(pool, jobId: 1, [7], chunkSize: 1);
-        await frozen.ExpectMsgAsync<RunChunk>();
+        await NextChunk(frozen);
         var healthy = await Register(pool, 1);
 
         Sys.Stop(frozen.Ref); // what DeathWatch reports for a worker frozen past the failure detector
 
         await AwaitConditionAsync(() => Task.FromResult(_launcher[0].Killed));
-        var again = await healthy.ExpectMsgAsync<RunChunk>();
+        var again = await NextChunk(healthy);
         Reply(pool, healthy, again, x => x * 3);
         Assert.Equal(new[] { 21 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
@@ -427,6 +427,32 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = Sys.ActorOf(PoolActor.Props(setup));
         await pool.Ask<Started>(Start.Instance, RemainingOrDefault);
         return pool;
+    }
+
+    // Chunks dispatched in one pass reach a worker as one RunChunks message: the rest wait here.
+    private readonly Dictionary<TestProbe, Queue<RunChunk>> _pendingChunks = new();
+
+    /// <summary>The next chunk handed to <paramref name="worker"/>, alone or in a batch.</summary>
+    private async Task<RunChunk> NextChunk(TestProbe worker)
+    {
+        if (_pendingChunks.TryGetValue(worker, out var pending) && pending.Count > 0)
+            return pending.Dequeue();
+        var message = await worker.ExpectMsgAsync<object>(m => m is RunChunk or RunChunks);
+        if (message is RunChunk chunk)
+            return chunk;
+        var batch = ((RunChunks)message).Chunks;
+        if (!_pendingChunks.TryGetValue(worker, out pending))
+            _pendingChunks[worker] = pending = new Queue<RunChunk>();
+        foreach (var later in batch.Skip(1))
+            pending.Enqueue(later);
+        return batch[0];
+    }
+
+    /// <summary>No chunk is handed to <paramref name="worker"/>, in a batch already seen or for <paramref name="quiet"/>.</summary>
+    private async Task ExpectNoChunk(TestProbe worker, TimeSpan quiet)
+    {
+        Assert.True(!_pendingChunks.TryGetValue(worker, out var pending) || pending.Count == 0, "a chunk came in a batch");
+        await worker.ExpectNoMsgAsync(quiet);
     }
 
     private async Task<TestProbe> Register(IActorRef pool, int launchedIndex)

@@ -40,6 +40,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private int _failedStarts;
     private int _crashStreak;
     private int _pendingLaunches;
+    private bool _dispatchDue;
+    // Chunks handed to each worker during one Dispatch pass, sent as one message at its end.
+    private readonly Dictionary<Worker, Outgoing> _outgoing = new();
 
     public PoolActor(PoolSetup setup)
     {
@@ -54,8 +57,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Receive<OpenStream>(OnOpenStream);
         Receive<AddChunk>(OnAddChunk);
         Receive<EndStream>(OnEndStream);
-        Receive<ChunkDone>(done => OnChunkReport(done.JobId, done.ChunkIndex, done));
-        Receive<ChunkFailed>(failed => OnChunkReport(failed.JobId, failed.ChunkIndex, failed));
+        Receive<ChunkDone>(done => OnChunkReports([done]));
+        Receive<ChunkFailed>(failed => OnChunkReports([failed]));
+        Receive<ChunkReports>(reports => OnChunkReports(reports.Reports));
+        Receive<DispatchDue>(_ =>
+        {
+            _dispatchDue = false;
+            Dispatch();
+        });
         Receive<WorkerExited>(exited => OnProcessGone(exited.Pid, exited.ExitCode));
         Receive<Terminated>(OnWorkerTerminated);
         Receive<StartTimedOut>(OnStartTimedOut);
@@ -189,12 +198,27 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             job.Sink.Complete();
             return;
         }
-        var aggregator = Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher));
-        var entry = new Job(job.JobId, job.Function, aggregator, job.Sink.Fail, job.Chunks.Count);
+        // A one-item call (Apply) is settled here: an aggregator actor per call would cost more than the call.
+        var entry = job.Chunks is [{ Count: 1 }]
+            ? new Job(job.JobId, job.Function, null, job.Sink.Fail, 1) { Sink = job.Sink }
+            : new Job(job.JobId, job.Function, Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher)),
+                job.Sink.Fail, job.Chunks.Count);
         _jobs[job.JobId] = entry;
         foreach (var chunk in job.Chunks)
             _queue.AddLast(new Work(entry, chunk));
-        Dispatch();
+        DispatchSoon();
+    }
+
+    /// <summary>
+    /// Dispatches once the calls already in the mailbox are queued too: a burst of calls (ApplyAsync
+    /// in a loop) then reaches each worker as a few messages rather than one per call.
+    /// </summary>
+    private void DispatchSoon()
+    {
+        if (_dispatchDue)
+            return;
+        _dispatchDue = true;
+        Self.Tell(DispatchDue.Instance);
     }
 
     private void OnOpenStream(OpenStream open)
@@ -214,7 +238,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         if (!_jobs.TryGetValue(add.JobId, out var job))
             return;
         _queue.AddLast(new Work(job, add.Chunk));
-        Dispatch();
+        DispatchSoon();
     }
 
     private void OnEndStream(EndStream end)
@@ -228,20 +252,41 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 _queue.Remove(node);
             node = next;
         }
-        Context.Stop(job.Aggregator);
+        if (job.Aggregator is not null)
+            Context.Stop(job.Aggregator);
         Forget(job);
         RetireIdleWorkers();
     }
 
     private Exception? Refusal() => _broken ?? (_state == State.Terminated ? Terminated() : null);
 
-    private void OnChunkReport(long jobId, int chunkIndex, object report)
+    private void OnChunkReports(IReadOnlyList<IMultiprocMessage> reports)
     {
         if (!_workers.TryGetValue(Sender, out var worker))
         {
             _log.Warning("Dropped a result from {0}: not a worker of this pool.", Sender);
             return;
         }
+        foreach (var report in reports)
+        {
+            switch (report)
+            {
+                case ChunkDone done:
+                    OnChunkReport(worker, done.JobId, done.ChunkIndex, done);
+                    break;
+                case ChunkFailed failed:
+                    OnChunkReport(worker, failed.JobId, failed.ChunkIndex, failed);
+                    break;
+            }
+        }
+        if (worker.QuotaUsed(_setup.MaxTasksPerChild) && worker.InFlight.Count == 0 && !worker.Retiring)
+            Replace(worker);
+        Dispatch();
+        RetireIdleWorkers();
+    }
+
+    private void OnChunkReport(Worker worker, long jobId, int chunkIndex, IMultiprocMessage report)
+    {
         var work = worker.InFlight.Find(w => w.Job.Id == jobId && w.Chunk.Index == chunkIndex);
         if (work is null)
             return;
@@ -249,12 +294,56 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         worker.InFlight.Remove(work);
         if (report is ChunkDone)
             _crashStreak = 0;
-        work.Job.Aggregator.Tell(report);
+        Report(work.Job, report);
         ChunkFinished(work.Job);
-        if (worker.QuotaUsed(_setup.MaxTasksPerChild) && worker.InFlight.Count == 0)
-            Replace(worker);
-        Dispatch();
-        RetireIdleWorkers();
+    }
+
+    /// <summary>Passes a chunk's outcome to its call's aggregator, or settles a one-item call here.</summary>
+    private void Report(Job job, object report)
+    {
+        if (job.Aggregator is { } aggregator)
+        {
+            aggregator.Tell(report);
+            return;
+        }
+        var sink = job.Sink!;
+        switch (report)
+        {
+            case ChunkDone done when done.Results.Length > InlineDecodeLimit:
+                // Big results are decoded off this actor, which every call of the pool goes through.
+                var codec = _setup.Codec;
+                ThreadPool.UnsafeQueueUserWorkItem(_ => Settle(sink, codec, done), null);
+                break;
+            case ChunkDone done:
+                Settle(sink, _setup.Codec, done);
+                break;
+            case ChunkFailed failed:
+                sink.Fail(failed.Error.ToException());
+                break;
+            case ChunkLost lost:
+                sink.Fail(lost.Error);
+                break;
+        }
+    }
+
+    private const int InlineDecodeLimit = 16 * 1024;
+
+    private long BatchBytes => Math.Min(64 * 1024, Settings.MaximumMessageSize / 4);
+
+    private static void Settle(IJobSink sink, PayloadCodec codec, ChunkDone done)
+    {
+        object? results;
+        try
+        {
+            results = codec.Decode(done.Results, "the result");
+        }
+        catch (Exception e)
+        {
+            sink.Fail(e);
+            return;
+        }
+        sink.Accept(0, results);
+        sink.Complete();
     }
 
     private void OnWorkerTerminated(Terminated terminated)
@@ -374,7 +463,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             work.Tries++;
             if (work.Tries >= Settings.MaxTries)
             {
-                job.Aggregator.Tell(new ChunkLost(work.Chunk.Index, work.Chunk.Start,
+                Report(job, new ChunkLost(work.Chunk.Index, work.Chunk.Start,
                     new WorkerCrashedException(work.Chunk.Start, work.Tries, exitCode)));
                 ChunkFinished(job);
             }
@@ -382,7 +471,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             {
                 // Retried item by item, so a poison item is found and the others succeed.
                 var parts = Split(job, work);
-                job.Aggregator.Tell(new ChunkSplit(work.Chunk.Index, parts.Select(p => p.Chunk).ToArray()));
+                job.Aggregator!.Tell(new ChunkSplit(work.Chunk.Index, parts.Select(p => p.Chunk).ToArray()));
                 if (job.Remaining is { } remaining)
                     job.Remaining = remaining + parts.Count - 1;
                 for (var p = parts.Count - 1; p >= 0; p--)
@@ -496,7 +585,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         foreach (var job in _jobs.Values)
         {
             job.Abort(error);
-            Context.Stop(job.Aggregator);
+            if (job.Aggregator is not null)
+                Context.Stop(job.Aggregator);
         }
         _jobs.Clear();
         _queue.Clear();
@@ -505,6 +595,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     }
 
     private void Dispatch()
+    {
+        DispatchQueued();
+        foreach (var (worker, outgoing) in _outgoing)
+            outgoing.SendTo(worker.Ref);
+        _outgoing.Clear();
+    }
+
+    private void DispatchQueued()
     {
         for (var node = _queue.First; node is not null;)
         {
@@ -575,7 +673,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         target.Forget.Clear();
         target.InFlight.Add(work);
         target.Handed++;
-        target.Ref.Tell(new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget));
+        var run = new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget);
+        var size = WireSerializer.WireSize(run.Items) + (function?.Length ?? 0);
+        if (!_outgoing.TryGetValue(target, out var outgoing))
+            _outgoing[target] = outgoing = new Outgoing();
+        else if (outgoing.Bytes + size > BatchBytes)
+            // Batching must never make a message bigger than one chunk may be.
+            outgoing.SendTo(target.Ref);
+        outgoing.Add(run, size);
     }
 
     private void ChunkFinished(Job job)
@@ -706,11 +811,16 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed class Job(long id, Payload function, IActorRef aggregator, Action<Exception> abort, int? remaining)
+    private sealed class Job(long id, Payload function, IActorRef? aggregator, Action<Exception> abort, int? remaining)
     {
         public long Id { get; } = id;
         public Payload Function { get; } = function;
-        public IActorRef Aggregator { get; } = aggregator;
+
+        /// <summary>The call's aggregator; null for a one-item call, settled by the pool itself through <see cref="Sink"/>.</summary>
+        public IActorRef? Aggregator { get; } = aggregator;
+
+        public IJobSink? Sink { get; init; }
+
         public Action<Exception> Abort { get; } = abort;
 
         /// <summary>Chunks not yet finished; null for a stream, whose length is not known.</summary>
@@ -718,6 +828,28 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
         /// <summary>The index of the next one-item part of a split chunk: far above any index the caller gives.</summary>
         public int NextPartIndex { get; set; } = 1 << 30;
+    }
+
+    /// <summary>The chunks for one worker in one dispatch pass.</summary>
+    private sealed class Outgoing
+    {
+        private readonly List<RunChunk> _chunks = [];
+
+        public long Bytes { get; private set; }
+
+        public void Add(RunChunk chunk, long size)
+        {
+            _chunks.Add(chunk);
+            Bytes += size;
+        }
+
+        public void SendTo(IActorRef worker)
+        {
+            if (_chunks.Count > 0)
+                worker.Tell(_chunks.Count == 1 ? _chunks[0] : new RunChunks(_chunks.ToArray()));
+            _chunks.Clear();
+            Bytes = 0;
+        }
     }
 
     private sealed class Work(Job job, ChunkSpec chunk)

@@ -52,6 +52,12 @@ internal static class PoolCommands
         public static readonly LaunchDue Instance = new();
     }
 
+    /// <summary>The calls that were in the mailbox with the first of them are queued: dispatch them.</summary>
+    public sealed record DispatchDue : INoSerializationVerificationNeeded
+    {
+        public static readonly DispatchDue Instance = new();
+    }
+
     /// <summary>A launched worker did not register (or get ready) in time.</summary>
     public sealed record StartTimedOut(int Pid) : INoSerializationVerificationNeeded;
 

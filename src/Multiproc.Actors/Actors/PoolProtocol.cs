@@ -29,6 +29,12 @@ internal static class PoolProtocol
     /// <summary>A chunk stopped at the item <paramref name="ItemIndex"/> (input position) that threw, or whose results could not travel.</summary>
     public sealed record ChunkFailed(long JobId, int ChunkIndex, int ItemIndex, RemoteError Error) : IMultiprocMessage;
 
+    /// <summary>
+    /// Several chunks' reports (<see cref="ChunkDone"/> or <see cref="ChunkFailed"/>) that finished
+    /// while the worker actor was busy: one remote message instead of one each.
+    /// </summary>
+    public sealed record ChunkReports(IMultiprocMessage[] Reports) : IMultiprocMessage;
+
     // ---- pool → worker ----
 
     /// <summary>Accepts a registration: run the initializer (if any), then report <see cref="WorkerReady"/>.</summary>
@@ -39,6 +45,9 @@ internal static class PoolProtocol
     /// <paramref name="ForgetJobs"/> lists finished jobs whose functions the worker may drop.
     /// </summary>
     public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs) : IMultiprocMessage;
+
+    /// <summary>Several chunks for one worker, dispatched in one pass: one remote message instead of one each.</summary>
+    public sealed record RunChunks(RunChunk[] Chunks) : IMultiprocMessage;
 
     /// <summary>
     /// From now on <paramref name="NewParent"/> is the worker's parent (a pool handing an idle worker

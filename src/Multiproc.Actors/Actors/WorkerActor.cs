@@ -21,23 +21,39 @@ internal sealed class WorkerActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Functions rebuilt by content outlive a Transfer: the next pool mostly sends the same ones.
     private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless = new();
+    // Reports the task thread finished, sent by this actor: those that pile up while it is busy
+    // leave as one remote message.
+    private readonly ConcurrentQueue<(IActorRef To, IMultiprocMessage Report)> _outbox = new();
+    private readonly MultiprocSettings _settings;
+    private readonly IActorRef _self;
     private IActorRef _parent;
     private TaskThread? _tasks;
+    private int _flushPending;
+    private bool _retiring;
 
     public WorkerActor(IActorRef parent, string token, MultiprocSettings settings)
     {
         _parent = parent;
         _token = token;
+        _settings = settings;
+        // Send runs on the task thread, where the actor context (and so Self) is not available.
+        _self = Self;
         _codec = new PayloadCodec(Context.System, settings.MaximumMessageSize);
 
         Receive<Welcome>(FromParent, welcome =>
         {
             if (_tasks is not null)
                 return;
-            _tasks = new TaskThread(_parent, Self, _codec, _stateless);
+            _tasks = new TaskThread(_parent, this, _codec, _stateless);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
+        Receive<RunChunks>(FromParent, many =>
+        {
+            foreach (var chunk in many.Chunks)
+                _tasks?.Post(chunk);
+        });
+        Receive<FlushOutbox>(_ => Flush());
         Receive<Transfer>(FromParent, transfer =>
         {
             // Handed on idle (its pool kept it warm for the next): the task thread, its cached
@@ -52,11 +68,19 @@ internal sealed class WorkerActor : ReceiveActor
         Receive<Retire>(FromParent, _ =>
         {
             // Leaving through the actor system's shutdown ends the association cleanly: the parent logs nothing.
-            var system = Context.System;
+            _retiring = true;
             if (_tasks is null)
-                system.Terminate();
+                Context.System.Terminate();
             else
-                _tasks.CompleteThen(() => system.Terminate());
+            {
+                var self = Self;
+                _tasks.CompleteThen(() => self.Tell(TasksEnded.Instance));
+            }
+        });
+        Receive<TasksEnded>(_ => _retiring, _ =>
+        {
+            Flush();
+            Context.System.Terminate();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_parent), _ => Context.System.Terminate());
         ReceiveAny(message =>
@@ -78,6 +102,59 @@ internal sealed class WorkerActor : ReceiveActor
 
     private bool FromParent(object _) => Sender.Equals(_parent);
 
+    /// <summary>Called by the task thread with each report, in order.</summary>
+    private void Send(IActorRef to, IMultiprocMessage report)
+    {
+        _outbox.Enqueue((to, report));
+        if (Interlocked.Exchange(ref _flushPending, 1) == 0)
+            _self.Tell(FlushOutbox.Instance);
+    }
+
+    private void Flush()
+    {
+        // Cleared before draining: a report queued from here on schedules a flush of its own.
+        Volatile.Write(ref _flushPending, 0);
+        var batch = new List<IMultiprocMessage>();
+        IActorRef? batchTo = null;
+        long batchBytes = 0;
+        while (_outbox.TryDequeue(out var next))
+        {
+            var size = next.Report is ChunkDone done ? WireSerializer.WireSize(done.Results) : 1024;
+            var batchable = next.Report is ChunkDone or ChunkFailed && size < BatchBytes;
+            if (batch.Count > 0 && (!batchable || !next.To.Equals(batchTo) || batchBytes + size > BatchBytes))
+                SendBatch(batch, batchTo!);
+            if (!batchable)
+            {
+                next.To.Tell(next.Report, Self);
+                continue;
+            }
+            batch.Add(next.Report);
+            batchTo = next.To;
+            batchBytes = batch.Count == 1 ? size : batchBytes + size;
+        }
+        if (batch.Count > 0)
+            SendBatch(batch, batchTo!);
+    }
+
+    private void SendBatch(List<IMultiprocMessage> batch, IActorRef to)
+    {
+        to.Tell(batch.Count == 1 ? batch[0] : new ChunkReports(batch.ToArray()), Self);
+        batch.Clear();
+    }
+
+    // Well under the smallest frame a user's system may have: batching must never make a message too big.
+    private long BatchBytes => Math.Min(64 * 1024, _settings.MaximumMessageSize / 4);
+
+    private sealed class FlushOutbox
+    {
+        public static readonly FlushOutbox Instance = new();
+    }
+
+    private sealed class TasksEnded
+    {
+        public static readonly TasksEnded Instance = new();
+    }
+
     /// <summary>
     /// The thread that runs the initializer and chunks in arrival order. Results are told straight to
     /// the parent from here, with the worker actor as sender.
@@ -86,7 +163,7 @@ internal sealed class WorkerActor : ReceiveActor
     {
         private readonly BlockingCollection<object> _inbox = new();
         private readonly IActorRef _parent;
-        private readonly IActorRef _self;
+        private readonly WorkerActor _owner;
         private readonly PayloadCodec _codec;
         private const int StatelessCacheSize = 256;
         private readonly Dictionary<long, ChunkRunner> _runners = new();
@@ -94,13 +171,13 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly string _poolKey;
         private Action? _whenDone;
 
-        public TaskThread(IActorRef parent, IActorRef self, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
+        public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
         {
             _stateless = stateless;
             _parent = parent;
             // Job ids are per pool: a queue tells the puts of tasks of different pools apart by this.
             _poolKey = parent.Path.ToStringWithUid();
-            _self = self;
+            _owner = owner;
             _codec = codec;
             new Thread(Loop) { IsBackground = true, Name = "multiproc-tasks" }.Start();
         }
@@ -122,17 +199,17 @@ internal sealed class WorkerActor : ReceiveActor
                 switch (work)
                 {
                     case Welcome welcome:
-                        _parent.Tell(RunInitializer(welcome.Initializer), _self);
+                        _owner.Send(_parent, RunInitializer(welcome.Initializer));
                         break;
                     case RunChunk chunk:
-                        _parent.Tell(Run(chunk), _self);
+                        _owner.Send(_parent, Run(chunk));
                         break;
                 }
             }
             _whenDone?.Invoke();
         }
 
-        private object RunInitializer(Payload? payload)
+        private IMultiprocMessage RunInitializer(Payload? payload)
         {
             if (payload is null)
                 return WorkerReady.Instance;

@@ -23,6 +23,8 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     private const string FailedManifest = "CF";
     private const string WelcomeManifest = "WE";
     private const string RunManifest = "RC";
+    private const string RunManyManifest = "RM";
+    private const string ReportsManifest = "CR";
     private const string RetireManifest = "RT";
     private const string PutManifest = "QP";
     private const string TakeManifest = "QG";
@@ -56,6 +58,8 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     public override string Manifest(object o) => o switch
     {
         RunChunk => RunManifest,
+        RunChunks => RunManyManifest,
+        ChunkReports => ReportsManifest,
         ChunkDone => DoneManifest,
         ChunkFailed => FailedManifest,
         RegisterWorker => RegisterManifest,
@@ -78,31 +82,39 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         switch (obj)
         {
             case RunChunk run:
-                return Write(Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length, w =>
+                return Write(Size(run), w => WriteRun(w, run));
+            case RunChunks many:
+                return Write(many.Chunks.Sum(Size) + 4, w =>
                 {
-                    w.Write(run.JobId);
-                    w.Write(run.ChunkIndex);
-                    w.Write(run.Start);
-                    WritePayload(w, run.Function);
-                    WritePayload(w, run.Items);
-                    w.Write(run.ForgetJobs.Length);
-                    foreach (var job in run.ForgetJobs)
-                        w.Write(job);
+                    w.Write(many.Chunks.Length);
+                    foreach (var run in many.Chunks)
+                        WriteRun(w, run);
                 });
             case ChunkDone done:
-                return Write(Size(done.Results), w =>
-                {
-                    w.Write(done.JobId);
-                    w.Write(done.ChunkIndex);
-                    WritePayload(w, done.Results);
-                });
+                return Write(Size(done), w => WriteDone(w, done));
             case ChunkFailed failed:
-                return Write(1024, w =>
+                return Write(1024, w => WriteFailed(w, failed));
+            case ChunkReports reports:
+                return Write(reports.Reports.Sum(r => r is ChunkDone d ? Size(d) + 1 : 1024) + 4, w =>
                 {
-                    w.Write(failed.JobId);
-                    w.Write(failed.ChunkIndex);
-                    w.Write(failed.ItemIndex);
-                    WriteError(w, failed.Error);
+                    w.Write(reports.Reports.Length);
+                    foreach (var report in reports.Reports)
+                    {
+                        switch (report)
+                        {
+                            case ChunkDone d:
+                                w.Write((byte)'D');
+                                WriteDone(w, d);
+                                break;
+                            case ChunkFailed f:
+                                w.Write((byte)'F');
+                                WriteFailed(w, f);
+                                break;
+                            default:
+                                throw new System.Runtime.Serialization.SerializationException(
+                                    $"{report.GetType().Name} cannot travel in a batch of chunk reports.");
+                        }
+                    }
                 });
             case RegisterWorker register:
                 return Write(128, w =>
@@ -174,9 +186,11 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         return manifest switch
         {
-            RunManifest => new RunChunk(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r)),
-            DoneManifest => new ChunkDone(r.ReadInt64(), r.ReadInt32(), ReadPayload(r)!),
-            FailedManifest => new ChunkFailed(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadError(r)!),
+            RunManifest => ReadRun(r),
+            RunManyManifest => new RunChunks(ReadMany(r, ReadRun)),
+            DoneManifest => ReadDone(r),
+            FailedManifest => ReadFailed(r),
+            ReportsManifest => new ChunkReports(ReadMany<IMultiprocMessage>(r, ReadReport)),
             RegisterManifest => new RegisterWorker(r.ReadString(), r.ReadInt32()),
             InitFailedManifest => new InitializerFailed(ReadError(r)!),
             WelcomeManifest => new Welcome(ReadPayload(r)),
@@ -195,6 +209,59 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     }
 
     private static int Size(Payload? payload) => payload is null ? 1 : (int)WireSize(payload);
+
+    private static int Size(RunChunk run) => Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length + 24;
+
+    private static int Size(ChunkDone done) => Size(done.Results) + 12;
+
+    private static void WriteRun(BinaryWriter w, RunChunk run)
+    {
+        w.Write(run.JobId);
+        w.Write(run.ChunkIndex);
+        w.Write(run.Start);
+        WritePayload(w, run.Function);
+        WritePayload(w, run.Items);
+        w.Write(run.ForgetJobs.Length);
+        foreach (var job in run.ForgetJobs)
+            w.Write(job);
+    }
+
+    private static RunChunk ReadRun(BinaryReader r) =>
+        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r));
+
+    private static void WriteDone(BinaryWriter w, ChunkDone done)
+    {
+        w.Write(done.JobId);
+        w.Write(done.ChunkIndex);
+        WritePayload(w, done.Results);
+    }
+
+    private static ChunkDone ReadDone(BinaryReader r) => new(r.ReadInt64(), r.ReadInt32(), ReadPayload(r)!);
+
+    private static void WriteFailed(BinaryWriter w, ChunkFailed failed)
+    {
+        w.Write(failed.JobId);
+        w.Write(failed.ChunkIndex);
+        w.Write(failed.ItemIndex);
+        WriteError(w, failed.Error);
+    }
+
+    private static ChunkFailed ReadFailed(BinaryReader r) => new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadError(r)!);
+
+    private static IMultiprocMessage ReadReport(BinaryReader r) => r.ReadByte() switch
+    {
+        (byte)'D' => ReadDone(r),
+        (byte)'F' => ReadFailed(r),
+        var tag => throw new System.Runtime.Serialization.SerializationException($"Unknown chunk report tag {tag}."),
+    };
+
+    private static T[] ReadMany<T>(BinaryReader r, Func<BinaryReader, T> read)
+    {
+        var items = new T[r.ReadInt32()];
+        for (var i = 0; i < items.Length; i++)
+            items[i] = read(r);
+        return items;
+    }
 
     private static int Size(Payload[] payloads)
     {

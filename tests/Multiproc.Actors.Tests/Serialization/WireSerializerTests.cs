@@ -23,6 +23,9 @@ public sealed class WireSerializerTests : MultiprocSpec
         new RunChunk(9, 1, 100, null, Items, []),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4, 5]),
         Retire.Instance,
+        new RunChunks([new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4]), new RunChunk(10, 0, 0, null, Items, [])]),
+        new ChunkReports([new ChunkDone(7, 3, Items), new ChunkFailed(7, 4, 13, Error), new ChunkDone(8, 0, Items)]),
+        new Transfer(ActorRefs.Nobody),
         new QueueProtocol.Put("token", long.MaxValue, [Items, new Payload(1, "", [])], null),
         new QueueProtocol.Put("token", 3, [Items], new QueueProtocol.PutOrigin("pool", 4, 5, 6)),
         new QueueProtocol.Take("token", 8, null),
@@ -77,6 +80,8 @@ public sealed class WireSerializerTests : MultiprocSpec
     {
         RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}",
         ChunkDone d => $"{d.JobId}/{d.ChunkIndex}/{Describe(d.Results)}",
+        RunChunks many => $"many/{string.Join(";", many.Chunks.Select(Describe))}",
+        ChunkReports reports => $"reports/{string.Join(";", reports.Reports.Select(Describe))}",
         Welcome w => $"welcome/{Describe(w.Initializer)}",
         QueueProtocol.Put p => $"put/{p.Token}/{p.RequestId}/{string.Join(",", p.Items.Select(Describe))}/{p.Origin}",
         QueueProtocol.Taken t => $"taken/{t.RequestId}/{Describe(t.Item)}",
