@@ -188,17 +188,15 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     /// </summary>
     private void Send(IReadOnlyList<Payload> payloads)
     {
-        var scope = TaskPutScope.Current;
-        var sent = new List<SentRequest>();
-        foreach (var batch in Batches(payloads))
+        if (TaskPutScope.Current is { } scope)
         {
-            var origin = scope?.NextOrigin();
-            var request = _client.Send(_queue, id => new Put(_token, id, batch, origin));
-            if (scope is null)
-                sent.Add(request);
+            if (payloads.Count == 1)
+                scope.Put(_client, _queue, _token, payloads[0]);
             else
-                scope.Add(_client, request);
+                scope.PutMany(_client, _queue, _token, Batches(payloads));
+            return;
         }
+        var sent = Batches(payloads).Select(batch => _client.Send(_queue, id => new Put(_token, id, batch, null))).ToList();
         try
         {
             foreach (var request in sent)

@@ -164,6 +164,22 @@ public sealed class QueueActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task A_re_run_whose_puts_are_batched_differently_adds_only_the_items_not_taken_before()
+    {
+        var queue = Queue();
+        // First run: items 0 and 1 alone, then 2..4 in one batch; then its worker dies.
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 0), 30);
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 1), 31, 32, 33, 34);
+        // The re-run batches 0..2 and 3..6: only 5 and 6 are new.
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 0), 30, 31, 32);
+        await PutAsync(queue, new PutOrigin("pool-1", 1, 3, 3), 33, 34, 35, 36);
+
+        queue.Tell(new TakeAll(Token, 1));
+        var all = await ExpectMsgAsync<TakenAll>();
+        Assert.Equal(new[] { 30, 31, 32, 33, 34, 35, 36 }, all.Items.Select(Decode));
+    }
+
+    [Fact]
     public async Task Stopping_the_queue_releases_blocked_getters()
     {
         var queue = Queue();

@@ -82,12 +82,10 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     {
         if (Refused(put))
             return;
-        // A re-run's repeat is acknowledged like the original: its task must see its put succeed.
-        if (put.Origin is null || FirstTime(put.Origin))
-        {
-            foreach (var item in put.Items)
-                Deliver(item);
-        }
+        // A re-run's repeats are acknowledged like the originals: its task must see its put succeed.
+        var repeats = put.Origin is null ? 0 : Repeats(put.Origin, put.Items.Length);
+        for (var i = repeats; i < put.Items.Length; i++)
+            Deliver(put.Items[i]);
         Sender.Tell(new Done(put.RequestId));
     }
 
@@ -281,8 +279,11 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         return true;
     }
 
-    /// <summary>True the first time a task's put is seen; false for the repeat of a re-run task.</summary>
-    private bool FirstTime(PutOrigin origin)
+    /// <summary>
+    /// How many of the leading items of a task's put (numbered from <see cref="PutOrigin.Seq"/> on)
+    /// were taken before: a re-run task repeats its puts, perhaps batched differently.
+    /// </summary>
+    private int Repeats(PutOrigin origin, int count)
     {
         var key = (origin.Pool, origin.Job);
         if (!_origins.TryGetValue(key, out var job))
@@ -294,10 +295,10 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         job.LastPut = Now;
         // One task's puts come from one process in order, so a high-water mark per task is enough.
         var next = job.NextSeq.GetValueOrDefault(origin.Item);
-        if (origin.Seq < next)
-            return false;
-        job.NextSeq[origin.Item] = origin.Seq + 1;
-        return true;
+        var repeats = (int)Math.Clamp((long)next - origin.Seq, 0, count);
+        if (origin.Seq + count > next)
+            job.NextSeq[origin.Item] = origin.Seq + count;
+        return repeats;
     }
 
     private void OnEvict()

@@ -62,7 +62,7 @@ internal static class QueueProtocol
     /// <param name="Pool">The pool actor's path with UID: job ids are per pool.</param>
     /// <param name="Job">The job (one call) in that pool.</param>
     /// <param name="Item">The input position of the task that put.</param>
-    /// <param name="Seq">The put's position among that task's puts.</param>
+    /// <param name="Seq">The position of the put's first item among the items that task put (the others follow it).</param>
     public sealed record PutOrigin(string Pool, long Job, int Item, int Seq);
 
     // ---- replies ----

@@ -102,9 +102,15 @@ internal sealed class WorkerActor : ReceiveActor
 
     private bool FromParent(object _) => Sender.Equals(_parent);
 
-    /// <summary>Called by the task thread with each report, in order.</summary>
-    private void Send(IActorRef to, IMultiprocMessage report)
+    /// <summary>Called by the task thread with each report; <paramref name="more"/> when more work is queued behind it.</summary>
+    private void Send(IActorRef to, IMultiprocMessage report, bool more)
     {
+        // Nothing to batch it with, now or soon: straight out, without a hop through this actor.
+        if (!more && _outbox.IsEmpty && Volatile.Read(ref _flushPending) == 0)
+        {
+            to.Tell(report, _self);
+            return;
+        }
         _outbox.Enqueue((to, report));
         if (Interlocked.Exchange(ref _flushPending, 1) == 0)
             _self.Tell(FlushOutbox.Instance);
@@ -199,10 +205,10 @@ internal sealed class WorkerActor : ReceiveActor
                 switch (work)
                 {
                     case Welcome welcome:
-                        _owner.Send(_parent, RunInitializer(welcome.Initializer));
+                        _owner.Send(_parent, RunInitializer(welcome.Initializer), more: _inbox.Count > 0);
                         break;
                     case RunChunk chunk:
-                        _owner.Send(_parent, Run(chunk));
+                        _owner.Send(_parent, Run(chunk), more: _inbox.Count > 0);
                         break;
                 }
             }

@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.QueueProtocol;
 
 namespace Multiproc.Actors.Queues;
@@ -6,20 +8,34 @@ namespace Multiproc.Actors.Queues;
 /// The puts of one chunk of pool tasks, on the worker's task thread. Puts inside a task return at
 /// once (pipelined); the chunk's result is sent only after <see cref="Finish"/> has seen every one
 /// acknowledged, so every item a task put is in its queue before the task's result reaches the
-/// caller. Each put carries its task's input position and its sequence number within that task, so
+/// caller. Each item carries its task's input position and its sequence number within that task, so
 /// that the queue drops the repeats of a task re-run after its worker died.
 /// </summary>
+/// <remarks>
+/// Puts coalesce, self-clocked: a put to a queue with no put of this scope in flight leaves at
+/// once; those made while one is in flight wait for its acknowledgement (or a full batch) and then
+/// leave together. A lone put is never delayed, and a task putting thousands of items sends a few
+/// dozen messages instead of one each.
+/// </remarks>
 internal sealed class TaskPutScope : IDisposable
 {
+    // A batch is well under the smallest frame a user's system may have.
+    private const int MaxBatchItems = 1024;
+    private const long MaxBatchBytes = 64 * 1024;
+
     [ThreadStatic]
     private static TaskPutScope? _current;
 
+    // Taken by the task thread and by acknowledgements, which send what waited for them.
+    private readonly Lock _gate = new();
     private readonly string _pool;
     private readonly long _job;
     private readonly int _start;
     private readonly Queue<Pending> _outstanding = new();
+    private readonly Dictionary<IActorRef, Batch> _batches = new();
     private int _tasksStarted;
     private int _seq;
+    private bool _finished;
     private (int Item, Exception Error)? _failure;
 
     private TaskPutScope(string pool, long job, int start)
@@ -39,30 +55,62 @@ internal sealed class TaskPutScope : IDisposable
     public static TaskPutScope Begin(string pool, long job, int start) => _current = new TaskPutScope(pool, job, start);
 
     /// <summary>Marks the start of the next task of the current chunk: the chunk runner calls it before each item.</summary>
-    public static void OnTaskStart()
+    public static void OnTaskStart() => _current?.StartTask();
+
+    /// <summary>The origin of the current task's next <paramref name="count"/> items (for tests and <see cref="PutMany"/>).</summary>
+    public PutOrigin NextOrigin(int count = 1)
     {
-        if (_current is { } scope)
+        lock (_gate)
         {
-            scope._tasksStarted++;
-            scope._seq = 0;
+            var origin = new PutOrigin(_pool, _job, ItemIndex, _seq);
+            _seq += count;
+            return origin;
         }
     }
 
-    /// <summary>The origin of the current task's next put.</summary>
-    public PutOrigin NextOrigin() => new(_pool, _job, ItemIndex, _seq++);
-
-    /// <summary>Records a pipelined put; waits for the oldest when more than the pipeline depth are unacknowledged.</summary>
-    public void Add(QueueClient client, SentRequest sent)
+    /// <summary>Puts one item: now if nothing of this scope is in flight to that queue, else with the next batch.</summary>
+    public void Put(QueueClient client, IActorRef queue, string token, Payload item)
     {
-        _outstanding.Enqueue(new Pending(client, sent, ItemIndex));
-        while (_outstanding.Count > client.Settings.PipelineDepth)
-            Settle(_outstanding.Dequeue());
+        lock (_gate)
+        {
+            if (!_batches.TryGetValue(queue, out var batch))
+                _batches[queue] = batch = new Batch(client, queue, token);
+            var size = WireSerializer.WireSize(item);
+            if (batch.Items.Count > 0 && batch.Bytes + size > Math.Min(MaxBatchBytes, client.Codec.MaximumMessageSize))
+                Send(batch);
+            if (batch.Items.Count == 0)
+                batch.FirstSeq = _seq;
+            _seq++;
+            batch.Items.Add(item);
+            batch.Bytes += size;
+            if (batch.Idle || batch.Items.Count >= MaxBatchItems || batch.Bytes >= MaxBatchBytes)
+                Send(batch);
+        }
+        SettleOverflow(client);
+    }
+
+    /// <summary>Puts several batches of items in order, after whatever waits for that queue.</summary>
+    public void PutMany(QueueClient client, IActorRef queue, string token, IEnumerable<Payload[]> batches)
+    {
+        lock (_gate)
+        {
+            if (_batches.TryGetValue(queue, out var waiting))
+                Send(waiting);
+            foreach (var items in batches)
+                Send(client, queue, token, items, NextOrigin(items.Length));
+        }
+        SettleOverflow(client);
     }
 
     /// <summary>Waits for every put of the chunk; the first that failed, with its task's input position.</summary>
     public (int Item, Exception Error)? Finish()
     {
-        while (_outstanding.TryDequeue(out var pending))
+        lock (_gate)
+        {
+            SendAll();
+            _finished = true;
+        }
+        while (TakeOutstanding(0) is { } pending)
             Settle(pending);
         return _failure;
     }
@@ -74,6 +122,65 @@ internal sealed class TaskPutScope : IDisposable
     }
 
     private int ItemIndex => _start + Math.Max(_tasksStarted - 1, 0);
+
+    private void StartTask()
+    {
+        lock (_gate)
+        {
+            // An origin names one task: what the last one put leaves before the next begins.
+            SendAll();
+            _tasksStarted++;
+            _seq = 0;
+        }
+    }
+
+    private void SendAll()
+    {
+        foreach (var batch in _batches.Values)
+            Send(batch);
+    }
+
+    private void Send(Batch batch)
+    {
+        if (batch.Items.Count == 0)
+            return;
+        var sent = Send(batch.Client, batch.Queue, batch.Token, batch.Items.ToArray(), new PutOrigin(_pool, _job, ItemIndex, batch.FirstSeq));
+        batch.Items.Clear();
+        batch.Bytes = 0;
+        batch.InFlight = sent.Reply;
+        // What piles up meanwhile leaves when this is acknowledged, even if the task puts nothing more.
+        sent.Reply.ContinueWith(_ => OnAcknowledged(batch), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private SentRequest Send(QueueClient client, IActorRef queue, string token, Payload[] items, PutOrigin origin)
+    {
+        var sent = client.Send(queue, id => new Put(token, id, items, origin));
+        _outstanding.Enqueue(new Pending(client, sent, origin.Item));
+        return sent;
+    }
+
+    private void OnAcknowledged(Batch batch)
+    {
+        lock (_gate)
+        {
+            if (!_finished && batch.Idle)
+                Send(batch);
+        }
+    }
+
+    /// <summary>Waits for the oldest puts while more than the pipeline depth are unacknowledged.</summary>
+    private void SettleOverflow(QueueClient client)
+    {
+        while (TakeOutstanding(client.Settings.PipelineDepth) is { } pending)
+            Settle(pending);
+    }
+
+    private Pending? TakeOutstanding(int keep)
+    {
+        lock (_gate)
+            return _outstanding.Count > keep ? _outstanding.Dequeue() : null;
+    }
 
     private void Settle(Pending pending)
     {
@@ -89,4 +196,19 @@ internal sealed class TaskPutScope : IDisposable
     }
 
     private readonly record struct Pending(QueueClient Client, SentRequest Sent, int Item);
+
+    /// <summary>The items waiting to go to one queue, and its put in flight.</summary>
+    private sealed class Batch(QueueClient client, IActorRef queue, string token)
+    {
+        public QueueClient Client { get; } = client;
+        public IActorRef Queue { get; } = queue;
+        public string Token { get; } = token;
+        public List<Payload> Items { get; } = [];
+        public long Bytes { get; set; }
+        public int FirstSeq { get; set; }
+        public Task? InFlight { get; set; }
+
+        /// <summary>No put of this batch's is unacknowledged.</summary>
+        public bool Idle => InFlight is null || InFlight.IsCompleted;
+    }
 }
