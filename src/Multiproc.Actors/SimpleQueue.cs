@@ -33,6 +33,8 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     private readonly QueueClient _client;
     private readonly IActorRef _queue;
     private readonly string _token;
+    // The queue actor is in this process: a getter here cannot outlive it, so takes need no acknowledgement.
+    private readonly bool _local;
     private volatile bool _closed;
 
     /// <summary>Creates a queue in <paramref name="context"/>.</summary>
@@ -45,6 +47,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         _queue = owner.CreateQueueActor();
         _client = QueueClient.For(owner.System);
         _token = owner.Token;
+        _local = QueueClient.IsLocal(_queue);
     }
 
     internal SimpleQueue(QueueClient client, IActorRef queue, string token)
@@ -52,6 +55,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         _client = client;
         _queue = queue;
         _token = token;
+        _local = QueueClient.IsLocal(queue);
     }
 
     /// <summary>True when the queue holds no item right now.</summary>
@@ -96,7 +100,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     public T Get()
     {
         ThrowIfClosed();
-        var taken = (Taken)Request(id => new Take(_token, id, null), timeout: null, "Get");
+        var taken = (Taken)Request(id => new Take(_token, id, null, _local), timeout: null, "Get");
         return Decode(taken.Item!);
     }
 
@@ -113,7 +117,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or must be Timeout.InfiniteTimeSpan).");
         ThrowIfClosed();
         // No timeout on the wait itself: the queue keeps the clock, so an item is never sent to a call that gave up.
-        var taken = (Taken)Request(id => new Take(_token, id, timeout), timeout: null, "TryGet");
+        var taken = (Taken)Request(id => new Take(_token, id, timeout, _local), timeout: null, "TryGet");
         if (taken.Item is null)
         {
             item = default;

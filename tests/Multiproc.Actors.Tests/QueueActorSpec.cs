@@ -191,6 +191,29 @@ public sealed class QueueActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task A_getter_in_the_queues_own_process_takes_without_acknowledging_and_nothing_comes_back_when_it_stops()
+    {
+        var queue = Queue();
+        var getter = CreateTestProbe();
+        queue.Tell(new Take(Token, 1, null, Unacknowledged: true), getter);
+        Assert.Equal(0, await CountAsync(queue));
+        await PutAsync(queue, 1, 2);
+        queue.Tell(new Take(Token, 2, null, Unacknowledged: true), getter);
+        Assert.Equal(1, Decode((await getter.ExpectMsgAsync<Taken>()).Item));
+        Assert.Equal(2, Decode((await getter.ExpectMsgAsync<Taken>()).Item));
+
+        await WatchAsync(getter.Ref);
+        Sys.Stop(getter.Ref);
+        await ExpectTerminatedAsync(getter.Ref);
+
+        // Had the queue kept copies, the getter's end would put 1 and 2 back in front of 3.
+        await PutAsync(queue, 3);
+        await AwaitAssertAsync(async () => Assert.Equal(1, await CountAsync(queue)), TimeSpan.FromSeconds(1));
+        queue.Tell(new TakeAll(Token, 3));
+        Assert.Equal(new[] { 3 }, (await ExpectMsgAsync<TakenAll>()).Items.Select(Decode));
+    }
+
+    [Fact]
     public async Task Items_a_getter_did_not_acknowledge_go_back_to_the_front_in_order_when_it_dies()
     {
         var queue = Queue();

@@ -96,17 +96,18 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         {
             _getters.RemoveFirst();
             Timers.Cancel(first.Value.TimerKey);
-            HandOut(first.Value.ReplyTo, first.Value.RequestId, item);
+            HandOut(first.Value.ReplyTo, first.Value.RequestId, item, first.Value.Unacknowledged);
             return;
         }
         _items.Enqueue(item);
     }
 
-    /// <summary>Sends one item to a getter, keeping it until the getter acknowledges it.</summary>
-    private void HandOut(IActorRef replyTo, long requestId, Payload item)
+    /// <summary>Sends one item to a getter, keeping it until the getter acknowledges it (unless it said it will not).</summary>
+    private void HandOut(IActorRef replyTo, long requestId, Payload item, bool unacknowledged)
     {
         Watch(replyTo);
-        _unacked[(replyTo, requestId)] = new Handed(++_nextHandOut, 0, [item]);
+        if (!unacknowledged)
+            _unacked[(replyTo, requestId)] = new Handed(++_nextHandOut, 0, [item]);
         replyTo.Tell(new Taken(requestId, item));
     }
 
@@ -116,7 +117,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             return;
         if (_items.TryDequeue(out var item))
         {
-            HandOut(Sender, take.RequestId, item);
+            HandOut(Sender, take.RequestId, item, take.Unacknowledged);
             return;
         }
         if (take.Timeout is { } timeout && timeout <= TimeSpan.Zero)
@@ -125,7 +126,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             return;
         }
         Watch(Sender);
-        var getter = new Getter(Sender, take.RequestId);
+        var getter = new Getter(Sender, take.RequestId, take.Unacknowledged);
         _getters.AddLast(getter);
         if (take.Timeout is { } wait && wait != Timeout.InfiniteTimeSpan)
             Timers.StartSingleTimer(getter.TimerKey, new TakeTimedOut(Sender, take.RequestId, _nonce), wait);
@@ -266,7 +267,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         {
             _getters.RemoveFirst();
             Timers.Cancel(first.Value.TimerKey);
-            HandOut(first.Value.ReplyTo, first.Value.RequestId, item);
+            HandOut(first.Value.ReplyTo, first.Value.RequestId, item, first.Value.Unacknowledged);
         }
     }
 
@@ -319,7 +320,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         ReleaseGetters();
     }
 
-    private sealed record Getter(IActorRef ReplyTo, long RequestId)
+    private sealed record Getter(IActorRef ReplyTo, long RequestId, bool Unacknowledged)
     {
         public (IActorRef, long) TimerKey => (ReplyTo, RequestId);
     }

@@ -36,8 +36,10 @@ internal static class QueueProtocol
     /// Remove the oldest item, answered with <see cref="Taken"/> once there is one; with a
     /// <paramref name="Timeout"/>, a <see cref="Taken"/> without an item when none came in time.
     /// The queue keeps the clock so that an item is never handed to a getter that stopped waiting.
+    /// <paramref name="Unacknowledged"/>: the getter is in the queue's own process, which it cannot
+    /// outlive, so it sends no <see cref="Ack"/> and the queue keeps no copy.
     /// </summary>
-    public sealed record Take(string Token, long RequestId, TimeSpan? Timeout) : IRequest;
+    public sealed record Take(string Token, long RequestId, TimeSpan? Timeout, bool Unacknowledged = false) : IRequest;
 
     /// <summary>Remove every item held now, answered with <see cref="TakenAll"/>.</summary>
     public sealed record TakeAll(string Token, long RequestId) : IRequest;

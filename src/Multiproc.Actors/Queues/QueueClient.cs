@@ -29,6 +29,7 @@ internal sealed class QueueClient
 
     private readonly ConcurrentDictionary<long, Pending> _pending = new();
     private readonly ConcurrentDictionary<IActorRef, byte> _gone = new();
+    private readonly ConcurrentDictionary<IActorRef, byte> _watching = new();
     private readonly IActorRef _replies;
     private long _nextRequest = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8)) & long.MaxValue >> 1;
 
@@ -75,7 +76,7 @@ internal sealed class QueueClient
         var id = Interlocked.Increment(ref _nextRequest);
         var request = build(id);
         var reply = new TaskCompletionSource<IReply>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = new Pending(reply, queue, request.Token);
+        _pending[id] = new Pending(reply, queue, request.Token, request is Take { Unacknowledged: true });
         // Registered before the check, so that a queue found gone now or later fails this call either way.
         if (_gone.ContainsKey(queue))
         {
@@ -83,7 +84,8 @@ internal sealed class QueueClient
         }
         else
         {
-            _replies.Tell(new QueueReplyActor.WatchQueue(queue));
+            if (_watching.TryAdd(queue, 0))
+                _replies.Tell(new QueueReplyActor.WatchQueue(queue));
             queue.Tell(request, _replies);
         }
         return new SentRequest(id, reply.Task);
@@ -130,7 +132,7 @@ internal sealed class QueueClient
             return;
         // Acknowledged before the caller sees it: an item the queue hears nothing about is put back
         // if this process dies.
-        if (reply is Taken { Item: not null } or TakenAll { Items.Length: > 0 })
+        if (reply is Taken { Item: not null } && !waiting.Unacknowledged || reply is TakenAll { Items.Length: > 0 })
             sender.Tell(new Ack(waiting.Token, reply.RequestId), _replies);
         waiting.Reply.TrySetResult(reply);
     }
@@ -153,5 +155,8 @@ internal sealed class QueueClient
                 "SimpleQueue", "The queue is gone: the context that created it was disposed."));
     }
 
-    private sealed record Pending(TaskCompletionSource<IReply> Reply, IActorRef Queue, string Token);
+    /// <summary>Whether <paramref name="queue"/> lives in this process, so that a take from it needs no acknowledgement.</summary>
+    public static bool IsLocal(IActorRef queue) => queue is IInternalActorRef { IsLocal: true };
+
+    private sealed record Pending(TaskCompletionSource<IReply> Reply, IActorRef Queue, string Token, bool Unacknowledged);
 }

@@ -151,6 +151,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                     w.Write(take.Timeout is not null);
                     if (take.Timeout is { } timeout)
                         w.Write(timeout.Ticks);
+                    w.Write(take.Unacknowledged);
                 });
             case Taken taken:
                 return Write(Size(taken.Item) + 8, w =>
@@ -198,7 +199,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             RetireManifest => Retire.Instance,
             PutManifest => new Put(r.ReadString(), r.ReadInt64(), ReadPayloads(r),
                 r.ReadBoolean() ? new PutOrigin(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32()) : null),
-            TakeManifest => new Take(r.ReadString(), r.ReadInt64(), r.ReadBoolean() ? TimeSpan.FromTicks(r.ReadInt64()) : null),
+            TakeManifest => new Take(r.ReadString(), r.ReadInt64(), r.ReadBoolean() ? TimeSpan.FromTicks(r.ReadInt64()) : null, r.ReadBoolean()),
             TakenManifest => new Taken(r.ReadInt64(), ReadPayload(r)),
             TakenAllManifest => new TakenAll(r.ReadInt64(), ReadPayloads(r), r.ReadBoolean() ? r.ReadInt64() : null),
             QueueDoneManifest => new Done(r.ReadInt64()),

@@ -30,6 +30,7 @@ public sealed class WireSerializerTests : MultiprocSpec
         new QueueProtocol.Put("token", 3, [Items], new QueueProtocol.PutOrigin("pool", 4, 5, 6)),
         new QueueProtocol.Take("token", 8, null),
         new QueueProtocol.Take("token", 8, TimeSpan.FromMilliseconds(1500)),
+        new QueueProtocol.Take("token", 8, null, Unacknowledged: true),
         new QueueProtocol.Taken(9, Items),
         new QueueProtocol.Taken(9, null),
         new QueueProtocol.TakenAll(10, [Items, Items], 11),
