@@ -19,6 +19,7 @@ internal sealed class WorkerActor : ReceiveActor
     private readonly IActorRef _parent;
     private readonly string _token;
     private readonly PayloadCodec _codec;
+    private readonly MultiprocSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TaskThread? _tasks;
 
@@ -27,12 +28,17 @@ internal sealed class WorkerActor : ReceiveActor
         _parent = parent;
         _token = token;
         _codec = new PayloadCodec(Context.System, settings.MaximumMessageSize);
+        _settings = settings;
 
         Receive<Welcome>(FromParent, welcome =>
         {
             if (_tasks is not null)
                 return;
-            _tasks = new TaskThread(_parent, Self, _codec);
+            // Large chunks come, and large results go, through files in the pool's directory.
+            var codec = welcome.SharedDirectory is { } directory && _settings.SharedMemoryThreshold > 0
+                ? _codec.WithSlots(SharedSlots.Attach(directory, _settings.SharedMemoryThreshold))
+                : _codec;
+            _tasks = new TaskThread(_parent, Self, codec);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
@@ -162,7 +168,7 @@ internal sealed class WorkerActor : ReceiveActor
             try
             {
                 return new ChunkDone(chunk.JobId, chunk.ChunkIndex,
-                    _codec.Encode(outcome.Results, $"the results of items {chunk.Start} and on"));
+                    _codec.EncodeResults(outcome.Results, $"the results of items {chunk.Start} and on", chunk.ResultSlot));
             }
             catch (Exception e)
             {

@@ -26,6 +26,15 @@ internal sealed record MultiprocSettings
     public required TimeSpan RetireTimeout { get; init; }
     public required TimeSpan RegisterTimeout { get; init; }
 
+    /// <summary>Payloads of at least this many bytes go through shared memory; 0 when that is off.</summary>
+    public required long SharedMemoryThreshold { get; init; }
+
+    /// <summary>Where the shared-memory directories are made (a memory file system).</summary>
+    public required string SharedMemoryDirectory { get; init; }
+
+    /// <summary>Bytes of idle shared-memory slots a pool keeps for reuse.</summary>
+    public required long SharedMemoryRetain { get; init; }
+
     /// <summary>Reads the settings from a configuration that has the reference configuration as fallback.</summary>
     public static MultiprocSettings Create(Config config)
     {
@@ -42,6 +51,9 @@ internal sealed record MultiprocSettings
             MaxFailedStarts = config.GetInt("multiproc.pool.max-failed-starts"),
             RetireTimeout = config.GetTimeSpan("multiproc.pool.retire-timeout"),
             RegisterTimeout = config.GetTimeSpan("multiproc.worker.register-timeout"),
+            SharedMemoryThreshold = SharedMemoryThresholdOf(config),
+            SharedMemoryDirectory = config.GetString("multiproc.shared-memory.directory"),
+            SharedMemoryRetain = config.GetByteSize("multiproc.shared-memory.retain", null) ?? throw Missing("multiproc.shared-memory.retain"),
         };
         if (settings.MaximumMessageSize < 1024)
             throw new ConfigurationException($"{MaximumMessageSizeKey} must be at least 1 KiB, was {settings.MaximumMessageSize} bytes.");
@@ -58,6 +70,20 @@ internal sealed record MultiprocSettings
     {
         var room = frameSize - Math.Min(frameSize / 4, EnvelopeAllowance);
         return room >= MaximumMessageSize ? this : this with { MaximumMessageSize = room };
+    }
+
+    private static long SharedMemoryThresholdOf(Config config)
+    {
+        const string key = "multiproc.shared-memory.threshold";
+        var value = config.GetString(key)?.Trim();
+        if (value is null)
+            throw Missing(key);
+        if (value is "off" or "false" or "0")
+            return 0;
+        var threshold = config.GetByteSize(key, null) ?? throw new ConfigurationException($"{key} must be a size in bytes or 'off', was '{value}'.");
+        if (threshold < 0)
+            throw new ConfigurationException($"{key} must not be negative, was {threshold} bytes.");
+        return threshold;
     }
 
     private static ConfigurationException Missing(string key) =>

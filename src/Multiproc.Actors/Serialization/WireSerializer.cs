@@ -78,7 +78,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         switch (obj)
         {
             case RunChunk run:
-                return Write(Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length, w =>
+                return Write(Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length + 4, w =>
                 {
                     w.Write(run.JobId);
                     w.Write(run.ChunkIndex);
@@ -88,6 +88,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                     w.Write(run.ForgetJobs.Length);
                     foreach (var job in run.ForgetJobs)
                         w.Write(job);
+                    w.Write(run.ResultSlot);
                 });
             case ChunkDone done:
                 return Write(Size(done.Results), w =>
@@ -113,7 +114,13 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             case InitializerFailed initFailed:
                 return Write(1024, w => WriteError(w, initFailed.Error));
             case Welcome welcome:
-                return Write(Size(welcome.Initializer), w => WritePayload(w, welcome.Initializer));
+                return Write(Size(welcome.Initializer) + 256, w =>
+                {
+                    WritePayload(w, welcome.Initializer);
+                    w.Write(welcome.SharedDirectory is not null);
+                    if (welcome.SharedDirectory is { } directory)
+                        w.Write(directory);
+                });
             case WorkerReady or Retire:
                 return [];
             case Put put:
@@ -174,12 +181,12 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         return manifest switch
         {
-            RunManifest => new RunChunk(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r)),
+            RunManifest => new RunChunk(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r), r.ReadInt32()),
             DoneManifest => new ChunkDone(r.ReadInt64(), r.ReadInt32(), ReadPayload(r)!),
             FailedManifest => new ChunkFailed(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadError(r)!),
             RegisterManifest => new RegisterWorker(r.ReadString(), r.ReadInt32()),
             InitFailedManifest => new InitializerFailed(ReadError(r)!),
-            WelcomeManifest => new Welcome(ReadPayload(r)),
+            WelcomeManifest => new Welcome(ReadPayload(r), r.ReadBoolean() ? r.ReadString() : null),
             ReadyManifest => WorkerReady.Instance,
             RetireManifest => Retire.Instance,
             PutManifest => new Put(r.ReadString(), r.ReadInt64(), ReadPayloads(r),
@@ -194,13 +201,14 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         };
     }
 
-    private static int Size(Payload? payload) => payload is null ? 1 : (int)WireSize(payload);
+    // A payload in shared memory weighs only its reference in the message.
+    private static int Size(Payload? payload) => payload is null ? 1 : payload.Shared is null ? (int)WireSize(payload) : 64 + payload.Manifest.Length * 3;
 
     private static int Size(Payload[] payloads)
     {
         long size = 4;
         foreach (var payload in payloads)
-            size += WireSize(payload);
+            size += Size(payload);
         // Only a hint for the buffer: the stream grows past it if need be.
         return (int)Math.Min(size, int.MaxValue - 1024);
     }
@@ -231,25 +239,43 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             : stream.ToArray();
     }
 
+    private const byte NoPayload = 0;
+    private const byte InlinePayload = 1;
+    private const byte SharedPayload = 2;
+
     private static void WritePayload(BinaryWriter w, Payload? payload)
     {
-        w.Write(payload is not null);
         if (payload is null)
+        {
+            w.Write(NoPayload);
             return;
+        }
+        w.Write(payload.Shared is null ? InlinePayload : SharedPayload);
         w.Write(payload.SerializerId);
         w.Write(payload.Manifest);
+        if (payload.Shared is { } shared)
+        {
+            w.Write(shared.Slot);
+            w.Write(shared.Length);
+            return;
+        }
         w.Write(payload.Bytes.Length);
         w.Write(payload.Bytes);
     }
 
     private static Payload? ReadPayload(BinaryReader r)
     {
-        if (!r.ReadBoolean())
+        var kind = r.ReadByte();
+        if (kind == NoPayload)
             return null;
         var serializerId = r.ReadInt32();
         var manifest = r.ReadString();
-        var bytes = r.ReadBytes(r.ReadInt32());
-        return new Payload(serializerId, manifest, bytes);
+        return kind switch
+        {
+            InlinePayload => new Payload(serializerId, manifest, r.ReadBytes(r.ReadInt32())),
+            SharedPayload => new Payload(serializerId, manifest, []) { Shared = new SharedRef(r.ReadInt32(), r.ReadInt64()) },
+            _ => throw new System.Runtime.Serialization.SerializationException($"Unknown payload kind {kind}."),
+        };
     }
 
     private static void WriteError(BinaryWriter w, RemoteError? error)
