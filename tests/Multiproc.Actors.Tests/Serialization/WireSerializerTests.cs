@@ -9,6 +9,7 @@ namespace Multiproc.Actors.Tests.Serialization;
 public sealed class WireSerializerTests : MultiprocSpec
 {
     private static readonly Payload Items = new(5, "m", [1, 2, 3]);
+    private static readonly Payload SharedItems = new(1432, "jy", []) { Shared = new SharedRef(17, (1L << 33) + 5) };
     private static readonly RemoteError Error = new("T", "message", "stack", new RemoteError("I", "inner", "", null));
 
     public static TheoryData<object> Messages() =>
@@ -22,6 +23,9 @@ public sealed class WireSerializerTests : MultiprocSpec
         new Welcome(Items),
         new RunChunk(9, 1, 100, null, Items, []),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4, 5]),
+        new RunChunk(9, 1, 100, new Payload(1, "", [9]), SharedItems, [4], ResultSlot: 3),
+        new ChunkDone(7, 3, SharedItems),
+        new Welcome(Items, "/dev/shm/multiproc-1-ab/pool-ab-1"),
         Retire.Instance,
         new QueueProtocol.Put("token", long.MaxValue, [Items, new Payload(1, "", [])], null),
         new QueueProtocol.Put("token", 3, [Items], new QueueProtocol.PutOrigin("pool", 4, 5, 6)),
@@ -75,13 +79,13 @@ public sealed class WireSerializerTests : MultiprocSpec
     // Records with arrays compare arrays by reference; compare what they hold instead.
     private static string Describe(object? message) => message switch
     {
-        RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}",
+        RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}/{r.ResultSlot}",
         ChunkDone d => $"{d.JobId}/{d.ChunkIndex}/{Describe(d.Results)}",
-        Welcome w => $"welcome/{Describe(w.Initializer)}",
+        Welcome w => $"welcome/{Describe(w.Initializer)}/{w.SharedDirectory}",
         QueueProtocol.Put p => $"put/{p.Token}/{p.RequestId}/{string.Join(",", p.Items.Select(Describe))}/{p.Origin}",
         QueueProtocol.Taken t => $"taken/{t.RequestId}/{Describe(t.Item)}",
         QueueProtocol.TakenAll a => $"all/{a.RequestId}/{string.Join(",", a.Items.Select(Describe))}/{a.Continuation}",
-        Payload p => $"{p.SerializerId}/{p.Manifest}/{Convert.ToHexString(p.Bytes)}",
+        Payload p => $"{p.SerializerId}/{p.Manifest}/{Convert.ToHexString(p.Bytes)}/{p.Shared}",
         null => "null",
         _ => message.ToString()!,
     };
