@@ -78,7 +78,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         switch (obj)
         {
             case RunChunk run:
-                return Write(Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length + 4, w =>
+                return WriteExact(8 + 4 + 4 + ExactSize(run.Function) + ExactSize(run.Items) + 4 + 8 * run.ForgetJobs.Length + 4, w =>
                 {
                     w.Write(run.JobId);
                     w.Write(run.ChunkIndex);
@@ -91,7 +91,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                     w.Write(run.ResultSlot);
                 });
             case ChunkDone done:
-                return Write(Size(done.Results), w =>
+                return WriteExact(8 + 4 + ExactSize(done.Results), w =>
                 {
                     w.Write(done.JobId);
                     w.Write(done.ChunkIndex);
@@ -228,15 +228,39 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         return payloads;
     }
 
-    private static byte[] Write(int sizeHint, Action<BinaryWriter> write)
+    private static byte[] Write(int sizeHint, Action<BinaryWriter> write) => WriteExact(sizeHint + 64, write);
+
+    /// <summary>
+    /// Writes into a buffer of <paramref name="size"/> bytes and returns that buffer itself when the
+    /// size was exact: the pool's hot messages (chunks, results) are not copied once more here.
+    /// </summary>
+    private static byte[] WriteExact(int size, Action<BinaryWriter> write)
     {
-        var stream = new MemoryStream(sizeHint + 64);
+        var stream = new MemoryStream(size);
         using (var w = new BinaryWriter(stream))
             write(w);
-        // The buffer is exactly full when the hint was right: no copy then.
         return stream.TryGetBuffer(out var buffer) && buffer.Offset == 0 && buffer.Count == buffer.Array!.Length
             ? buffer.Array
             : stream.ToArray();
+    }
+
+    /// <summary>The exact bytes <see cref="WritePayload"/> writes for <paramref name="payload"/>.</summary>
+    private static int ExactSize(Payload? payload)
+    {
+        if (payload is null)
+            return 1;
+        var head = 1 + 4 + StringSize(payload.Manifest);
+        return payload.Shared is null ? (int)Math.Min(int.MaxValue - 1024, head + 4L + payload.Bytes.Length) : head + 4 + 8;
+    }
+
+    /// <summary>What <see cref="BinaryWriter.Write(string)"/> writes: a 7-bit encoded length, then UTF-8.</summary>
+    private static int StringSize(string value)
+    {
+        var length = System.Text.Encoding.UTF8.GetByteCount(value);
+        var prefix = 1;
+        for (var rest = (uint)length >> 7; rest != 0; rest >>= 7)
+            prefix++;
+        return prefix + length;
     }
 
     private const byte NoPayload = 0;

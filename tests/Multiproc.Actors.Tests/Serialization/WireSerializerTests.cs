@@ -76,6 +76,21 @@ public sealed class WireSerializerTests : MultiprocSpec
         Assert.True(bytes.Length <= items.Sum(WireSerializer.WireSize) + 256, $"{bytes.Length} bytes");
     }
 
+    [Fact]
+    public void Chunks_and_results_are_serialized_into_a_buffer_of_exactly_their_size()
+    {
+        // Exact, the writer's own buffer is the message: no copy of a large inline payload.
+        var items = new Payload(1432, new string('é', 200), new byte[60_000]);
+        var run = new RunChunk(1, 2, 3, new Payload(7, "fn", [1, 2]), items, [4, 5], 6);
+        var serializer = Sys.Serialization.FindSerializerFor(run);
+
+        var bytes = serializer.ToBinary(run);
+        var done = serializer.ToBinary(new ChunkDone(1, 2, items));
+
+        Assert.Equal(8 + 4 + 4 + (1 + 4 + 1 + 2 + 4 + 2) + (1 + 4 + 2 + 400 + 4 + 60_000) + 4 + 16 + 4, bytes.Length);
+        Assert.Equal(8 + 4 + (1 + 4 + 2 + 400 + 4 + 60_000), done.Length);
+    }
+
     // Records with arrays compare arrays by reference; compare what they hold instead.
     private static string Describe(object? message) => message switch
     {
