@@ -47,7 +47,13 @@ internal sealed class SharedMemoryArea : IDisposable
         try
         {
             System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var owner = new FileStream(Path.Combine(directory, OwnerFile), FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+            var owner = new FileStream(Path.Combine(directory, OwnerFile), new FileStreamOptions
+            {
+                Mode = FileMode.Create,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
             return new SharedMemoryArea(directory, owner, threshold, retain);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
