@@ -61,6 +61,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private readonly ConcurrentDictionary<IActorRef, byte> _queues = new();
     private readonly ChildProcessSettings _childSettings;
     private readonly QueueSetup _queueSetup;
+    private readonly SharedMemoryArea? _sharedMemory;
     // Names of this context's actors start with it, so that two contexts in one system (or a user's
     // own "queue-1") never collide.
     private readonly string _namePrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
@@ -86,6 +87,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         if (Settings.WarmWorkersMax > 0)
             WarmWorkers = system.ActorOf(WarmWorkersActor.Props(Token, Settings).WithDispatcher(ProcessPool.MultiprocDispatcher),
                 $"warm-workers-{_namePrefix}");
+        _sharedMemory = SharedMemoryArea.Create(Settings.SharedMemoryDirectory, _namePrefix, Settings.SharedMemoryThreshold, Settings.SharedMemoryRetain);
     }
 
     /// <summary>The process-wide context, started on first use; used by constructors not given one.</summary>
@@ -110,6 +112,9 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
 
     /// <summary>The actor keeping idle workers for the next pool (<c>multiproc.warm-workers</c>); null when none are kept.</summary>
     internal IActorRef? WarmWorkers { get; }
+
+    /// <summary>This context's shared-memory directory, for pools' large payloads; null when they all use the socket.</summary>
+    internal SharedMemoryArea? SharedMemory => _sharedMemory;
 
     /// <summary>Creates a context with its own actor system, configured by <paramref name="config"/> over <see cref="DefaultConfig"/>.</summary>
     /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
@@ -216,6 +221,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
             foreach (var child in _children.Keys)
                 child.Kill();
             _launcher.KillAll(TimeSpan.Zero);
+            _sharedMemory?.Dispose();
             return;
         }
         // Children first: those still running may be using this context's queues.
@@ -232,6 +238,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         _launcher.KillAll(ShutdownWait);
         if (_ownsSystem)
             System.Terminate().Wait(ShutdownWait);
+        // After the workers: none of them writes into it any more.
+        _sharedMemory?.Dispose();
     }
 
     /// <inheritdoc cref="Dispose"/>

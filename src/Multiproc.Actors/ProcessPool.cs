@@ -31,6 +31,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     private static readonly TimeSpan LaunchTimeout = TimeSpan.FromSeconds(30);
 
     private readonly MultiprocContext _context;
+    private readonly PayloadCodec _codec;
     private readonly IActorRef _actor;
     private readonly TaskCompletionSource _allExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
@@ -66,16 +67,20 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         var initializer = Initializers.Encode(options.Initializer, options.InitArgs, _context.Codec);
 
         _context.Track(this);
+        var name = _context.NextPoolName();
+        // The pool's own shared-memory slots (removed when its actor stops) for its large chunks.
+        _codec = _context.Codec.WithSlots(_context.SharedMemory?.ForPool(name));
         try
         {
-            var setup = new PoolSetup(Processes, options.MaxTasksPerChild, _context.Token, initializer, _context.Settings, _context.Launcher, _context.Codec, _allExited,
+            var setup = new PoolSetup(Processes, options.MaxTasksPerChild, _context.Token, initializer, _context.Settings, _context.Launcher, _codec, _allExited,
                 _context.WarmWorkers);
-            _actor = _context.System.ActorOf(PoolActor.Props(setup).WithDispatcher(MultiprocDispatcher), _context.NextPoolName());
+            _actor = _context.System.ActorOf(PoolActor.Props(setup).WithDispatcher(MultiprocDispatcher), name);
             // Returns once the processes are launched, not once they are ready: the first call waits for them.
             _actor.Ask<Started>(Start.Instance, LaunchTimeout).GetAwaiter().GetResult();
         }
         catch
         {
+            _codec.Slots?.Dispose();
             _context.Untrack(this);
             throw;
         }
@@ -278,7 +283,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
         var items = iterable.ToArray();
         var sink = new MapSink<TResult>(items.Length, progress);
-        var job = Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _context.Codec);
+        var job = Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _codec);
         _actor.Tell(new SubmitJob(job));
         return sink.Task;
     }
@@ -294,7 +299,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1.");
         // Enough chunks out to keep every worker's prefetch full while the consumer takes results.
         var window = Processes * (_context.Settings.Prefetch + 1);
-        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, _context.Codec, iterable, chunksize, window);
+        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, _codec, iterable, chunksize, window);
         return call.Run(ordered, cancellationToken);
     }
 

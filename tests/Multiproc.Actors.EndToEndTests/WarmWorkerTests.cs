@@ -62,6 +62,36 @@ public sealed class WarmWorkerTests
     });
 
     [Fact]
+    public Task Kept_workers_carry_large_payloads_through_the_next_pools_shared_memory_and_let_go_of_the_last_ones() => Bounded(async () =>
+    {
+        var context = WarmContext();
+        int[] first = [];
+        try
+        {
+            var big = Enumerable.Range(0, 4).Select(i => Enumerable.Repeat((byte)i, 300_000).ToArray()).ToArray();
+            var pool = await Call(() => context.Pool(2));
+            Assert.Equal(big, await Call(() => pool.Map(b => b, big, chunksize: 1)));
+            first = await WorkerPids.Of(pool);
+            var firstDirectory = Path.Combine(context.SharedMemory!.Directory, pool.Actor.Path.Name);
+            await Call(() => pool.Close());
+            await Call(() => pool.Join());
+            await Eventually(() => !Directory.Exists(firstDirectory), TimeSpan.FromSeconds(10), () => $"{firstDirectory} is still there");
+
+            using var next = await Call(() => context.Pool(2));
+            var reversed = await Call(() => next.Map(b => b.Reverse().ToArray(), big, chunksize: 1));
+            Assert.Equal(big.Select(b => b.Reverse().ToArray()), reversed);
+            Assert.Equal(first, await WorkerPids.Of(next));
+            // The kept workers hold no mapping of the first pool's deleted files.
+            Assert.All(first, pid => Assert.DoesNotContain(firstDirectory, File.ReadAllText($"/proc/{pid}/maps")));
+        }
+        finally
+        {
+            await Deadline.Dispose(context);
+            ProcFs.KillWorkers(first);
+        }
+    });
+
+    [Fact]
     public Task A_pool_closed_before_its_warm_workers_reached_it_hands_them_back() => Bounded(async () =>
     {
         var context = WarmContext();

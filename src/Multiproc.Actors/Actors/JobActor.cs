@@ -27,20 +27,31 @@ internal sealed class JobActor : ReceiveActor
         _pending = job.Chunks.ToDictionary(c => c.Index, c => c.Start);
         _remaining = job.Chunks.Count;
 
-        Receive<ChunkDone>(done => Report(done.ChunkIndex, start =>
+        Receive<ChunkDone>(done =>
         {
-            // Once some item has failed, later results are never read: skip decoding them.
-            if (_failure is not null)
-                return;
             try
             {
-                _job.Sink.Accept(start, _codec.Decode(done.Results, $"the results of items {start} and on"));
+                Report(done.ChunkIndex, start =>
+                {
+                    // Once some item has failed, later results are never read: skip decoding them.
+                    if (_failure is not null)
+                        return;
+                    try
+                    {
+                        _job.Sink.Accept(start, _codec.Decode(done.Results, $"the results of items {start} and on"));
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(start, () => e);
+                    }
+                });
             }
-            catch (Exception e)
+            finally
             {
-                Fail(start, () => e);
+                // Read or not, the results' shared-memory slot (if any) is free once this report is handled.
+                _codec.Release(done.Results);
             }
-        }));
+        });
         Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, _ => Fail(failed.ItemIndex, failed.Error.ToException)));
         Receive<ChunkLost>(lost => Report(lost.ChunkIndex, _ => Fail(lost.ItemIndex, () => lost.Error)));
         Receive<ChunkSplit>(split =>

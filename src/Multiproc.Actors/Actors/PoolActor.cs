@@ -164,7 +164,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         launched.Worker = worker;
         _workers[Sender] = worker;
         Context.Watch(Sender);
-        Sender.Tell(new Welcome(_setup.Initializer));
+        Sender.Tell(new Welcome(_setup.Initializer, _setup.Codec.Slots?.Directory));
     }
 
     private void OnReady()
@@ -190,6 +190,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         if (Refusal() is { } refusal)
         {
+            foreach (var chunk in job.Chunks)
+                _setup.Codec.Release(chunk.Items);
             job.Sink.Fail(refusal);
             return;
         }
@@ -236,7 +238,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         // A stream already failed (pool broken or terminated) or ended has nowhere to go.
         if (!_jobs.TryGetValue(add.JobId, out var job))
+        {
+            _setup.Codec.Release(add.Chunk.Items);
             return;
+        }
         _queue.AddLast(new Work(job, add.Chunk));
         DispatchSoon();
     }
@@ -249,7 +254,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         {
             var next = node.Next;
             if (node.Value.Job == job)
+            {
                 _queue.Remove(node);
+                Release(node.Value);
+            }
             node = next;
         }
         if (job.Aggregator is not null)
@@ -294,7 +302,22 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         worker.InFlight.Remove(work);
         if (report is ChunkDone)
             _crashStreak = 0;
-        Report(work.Job, report);
+        // The worker is done with the chunk's slots. Results in shared memory are the aggregator's to
+        // read and give back; only the slot lent for them may hold them.
+        var shared = report is ChunkDone { Results.Shared: { } results } ? results : (SharedRef?)null;
+        if (shared is { } s && s.Slot != work.ResultSlot)
+        {
+            report = new ChunkFailed(jobId, chunkIndex, work.Chunk.Start, RemoteError.From(new InvalidOperationException(
+                $"The worker put the results in shared-memory slot {s.Slot}, not the one lent for them ({work.ResultSlot}).")));
+            shared = null;
+        }
+        var live = _jobs.TryGetValue(jobId, out var current) && current == work.Job;
+        Release(work, resultsRead: shared is not null);
+        if (shared is not null && !live)
+            _setup.Codec.Release(((ChunkDone)report).Results);
+        // An ended call's aggregator is gone: the report would only be a dead letter.
+        if (live)
+            Report(work.Job, report);
         ChunkFinished(work.Job);
     }
 
@@ -341,6 +364,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         {
             sink.Fail(e);
             return;
+        }
+        finally
+        {
+            // Its shared-memory slot (if any) is free once read, as an aggregator gives it back.
+            codec.Release(done.Results);
         }
         sink.Accept(0, results);
         sink.Complete();
@@ -453,7 +481,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             var work = worker.InFlight[i];
             // Work of a stream whose consumer has gone needs no second run.
             if (!_jobs.TryGetValue(work.Job.Id, out var job) || job != work.Job)
+            {
+                Release(work);
                 continue;
+            }
             work.Suspect = true;
             if (!alone)
             {
@@ -465,12 +496,14 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             {
                 Report(job, new ChunkLost(work.Chunk.Index, work.Chunk.Start,
                     new WorkerCrashedException(work.Chunk.Start, work.Tries, exitCode)));
+                Release(work);
                 ChunkFinished(job);
             }
             else if (work.Chunk.Count > 1)
             {
                 // Retried item by item, so a poison item is found and the others succeed.
                 var parts = Split(job, work);
+                Release(work);
                 job.Aggregator!.Tell(new ChunkSplit(work.Chunk.Index, parts.Select(p => p.Chunk).ToArray()));
                 if (job.Remaining is { } remaining)
                     job.Remaining = remaining + parts.Count - 1;
@@ -538,7 +571,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             var one = Array.CreateInstance(items.GetType().GetElementType()!, 1);
             one.SetValue(items.GetValue(i), 0);
             var start = work.Chunk.Start + i;
-            var chunk = new ChunkSpec(job.NextPartIndex++, start, 1, _setup.Codec.EncodeUnchecked(one, $"the argument at index {start}"));
+            var chunk = new ChunkSpec(job.NextPartIndex++, start, 1,
+                _setup.Codec.EncodeChunk(one, $"the argument at index {start}", _setup.Codec.MaximumMessageSize));
             parts.Add(new Work(job, chunk) { Tries = work.Tries, Suspect = true });
         }
         return parts;
@@ -589,6 +623,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 Context.Stop(job.Aggregator);
         }
         _jobs.Clear();
+        // What is in flight may still be read or written by its worker: its slots go with the pool's directory.
+        foreach (var work in _queue)
+            Release(work);
         _queue.Clear();
         foreach (var worker in _workers.Values)
             worker.InFlight.Clear();
@@ -673,7 +710,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         target.Forget.Clear();
         target.InFlight.Add(work);
         target.Handed++;
-        var run = new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget);
+        // Kept across re-runs, like the arguments' slot: a worker that died with it can no longer write there.
+        if (work.ResultSlot < 0 && _setup.Codec.Slots is { } slots)
+            work.ResultSlot = slots.Rent();
+        var run = new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget, work.ResultSlot);
         var size = WireSerializer.WireSize(run.Items) + (function?.Length ?? 0);
         if (!_outgoing.TryGetValue(target, out var outgoing))
             _outgoing[target] = outgoing = new Outgoing();
@@ -681,6 +721,23 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             // Batching must never make a message bigger than one chunk may be.
             outgoing.SendTo(target.Ref);
         outgoing.Add(run, size);
+    }
+
+    /// <summary>
+    /// Gives a chunk's shared-memory slots back: only once no worker holds the chunk (it reported, or
+    /// its worker has exited), since a slot lent again must not be written by anyone else.
+    /// </summary>
+    /// <param name="work">The chunk.</param>
+    /// <param name="resultsRead">Its results are in the slot lent for them, which whoever reads them gives back.</param>
+    private void Release(Work work, bool resultsRead = false)
+    {
+        // Once only: a slot given back twice would be lent to two chunks at once.
+        if (work.Released)
+            return;
+        work.Released = true;
+        _setup.Codec.Release(work.Chunk.Items);
+        if (!resultsRead)
+            _setup.Codec.Slots?.Return(work.ResultSlot);
     }
 
     private void ChunkFinished(Job job)
@@ -751,6 +808,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         foreach (var launched in _launched.Values)
             launched.Process.WaitForExit(Settings.RetireTimeout);
         _launched.Clear();
+        // The workers are gone and the aggregators stopped: no one reads or writes a slot any more.
+        _setup.Codec.Slots?.Dispose();
         _setup.AllExited.TrySetResult();
     }
 
@@ -857,6 +916,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public Job Job { get; } = job;
         public ChunkSpec Chunk { get; } = chunk;
         public int Tries { get; set; }
+
+        /// <summary>The shared-memory slot lent for its results, from its first hand-out until it is over.</summary>
+        public int ResultSlot { get; set; } = SharedSlots.None;
+
+        /// <summary>Its shared-memory slots have been given back.</summary>
+        public bool Released { get; set; }
 
         /// <summary>Was in flight on a worker that died: runs alone on a worker, so a crash can be blamed on it.</summary>
         public bool Suspect { get; set; }

@@ -37,14 +37,21 @@ internal static class PoolProtocol
 
     // ---- pool → worker ----
 
-    /// <summary>Accepts a registration: run the initializer (if any), then report <see cref="WorkerReady"/>.</summary>
-    public sealed record Welcome(Payload? Initializer) : IMultiprocMessage;
+    /// <summary>
+    /// Accepts a registration: run the initializer (if any), then report <see cref="WorkerReady"/>.
+    /// <paramref name="SharedDirectory"/>: the pool's shared-memory directory, where large chunks are
+    /// read and large results written; null when they all travel in messages.
+    /// </summary>
+    public sealed record Welcome(Payload? Initializer, string? SharedDirectory = null) : IMultiprocMessage;
 
     /// <summary>
     /// Run a chunk. <paramref name="Function"/> travels only with a worker's first chunk of a job;
-    /// <paramref name="ForgetJobs"/> lists finished jobs whose functions the worker may drop.
+    /// <paramref name="ForgetJobs"/> lists finished jobs whose functions the worker may drop;
+    /// <paramref name="ResultSlot"/> is the shared-memory slot the caller lends for large results
+    /// (<see cref="SharedSlots.None"/> for none).
     /// </summary>
-    public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs) : IMultiprocMessage;
+    public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs,
+        int ResultSlot = SharedSlots.None) : IMultiprocMessage;
 
     /// <summary>Several chunks for one worker, dispatched in one pass: one remote message instead of one each.</summary>
     public sealed record RunChunks(RunChunk[] Chunks) : IMultiprocMessage;

@@ -34,6 +34,11 @@ internal sealed class StreamActor : ReceiveActor
                 Report(done.ChunkIndex, null, e);
                 return;
             }
+            finally
+            {
+                // The results' shared-memory slot (if any) is free once they are read.
+                _codec.Release(done.Results);
+            }
             Report(done.ChunkIndex, results, null);
         });
         Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, null, failed.Error.ToException()));

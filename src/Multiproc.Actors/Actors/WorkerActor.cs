@@ -18,16 +18,17 @@ internal sealed class WorkerActor : ReceiveActor
 {
     private readonly string _token;
     private readonly PayloadCodec _codec;
+    private readonly MultiprocSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Functions rebuilt by content outlive a Transfer: the next pool mostly sends the same ones.
     private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless = new();
     // Reports the task thread finished, sent by this actor: those that pile up while it is busy
     // leave as one remote message.
     private readonly ConcurrentQueue<(IActorRef To, IMultiprocMessage Report)> _outbox = new();
-    private readonly MultiprocSettings _settings;
     private readonly IActorRef _self;
     private IActorRef _parent;
     private TaskThread? _tasks;
+    private SharedSlots? _slots;
     private int _flushPending;
     private bool _retiring;
 
@@ -44,7 +45,11 @@ internal sealed class WorkerActor : ReceiveActor
         {
             if (_tasks is not null)
                 return;
-            _tasks = new TaskThread(_parent, this, _codec, _stateless);
+            // Large chunks come, and large results go, through files in the pool's directory.
+            _slots = welcome.SharedDirectory is { } directory && _settings.SharedMemoryThreshold > 0
+                ? SharedSlots.Attach(directory, _settings.SharedMemoryThreshold)
+                : null;
+            _tasks = new TaskThread(_parent, this, _slots is null ? _codec : _codec.WithSlots(_slots), _stateless);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
@@ -59,8 +64,11 @@ internal sealed class WorkerActor : ReceiveActor
             // Handed on idle (its pool kept it warm for the next): the task thread, its cached
             // functions and its queue identity belong to the old pool, whose job ids the next
             // pool reuses; the next Welcome starts them afresh.
-            _tasks?.CompleteThen(null);
+            // Its pool's slot files are deleted with the pool: unmapped, their memory goes back.
+            var slots = _slots;
+            _tasks?.CompleteThen(() => slots?.Dispose());
             _tasks = null;
+            _slots = null;
             Context.Unwatch(_parent);
             _parent = transfer.NewParent;
             Register();
@@ -261,7 +269,7 @@ internal sealed class WorkerActor : ReceiveActor
             try
             {
                 return new ChunkDone(chunk.JobId, chunk.ChunkIndex,
-                    _codec.Encode(outcome.Results, $"the results of items {chunk.Start} and on"));
+                    _codec.EncodeResults(outcome.Results, $"the results of items {chunk.Start} and on", chunk.ResultSlot));
             }
             catch (Exception e)
             {

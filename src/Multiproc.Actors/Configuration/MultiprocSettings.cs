@@ -28,6 +28,15 @@ internal sealed record MultiprocSettings
     public required int WarmWorkersMax { get; init; }
     public required TimeSpan WarmWorkersIdleTimeout { get; init; }
 
+    /// <summary>Payloads of at least this many bytes go through shared memory; 0 when that is off.</summary>
+    public required long SharedMemoryThreshold { get; init; }
+
+    /// <summary>Where the shared-memory directories are made (a memory file system).</summary>
+    public required string SharedMemoryDirectory { get; init; }
+
+    /// <summary>Bytes of idle shared-memory slots a pool keeps for reuse.</summary>
+    public required long SharedMemoryRetain { get; init; }
+
     /// <summary>Reads the settings from a configuration that has the reference configuration as fallback.</summary>
     public static MultiprocSettings Create(Config config)
     {
@@ -46,6 +55,9 @@ internal sealed record MultiprocSettings
             RegisterTimeout = config.GetTimeSpan("multiproc.worker.register-timeout"),
             WarmWorkersMax = config.GetInt("multiproc.warm-workers.max"),
             WarmWorkersIdleTimeout = config.GetTimeSpan("multiproc.warm-workers.idle-timeout"),
+            SharedMemoryThreshold = SharedMemoryThresholdOf(config),
+            SharedMemoryDirectory = config.GetString("multiproc.shared-memory.directory"),
+            SharedMemoryRetain = config.GetByteSize("multiproc.shared-memory.retain", null) ?? throw Missing("multiproc.shared-memory.retain"),
         };
         if (settings.MaximumMessageSize < 1024)
             throw new ConfigurationException($"{MaximumMessageSizeKey} must be at least 1 KiB, was {settings.MaximumMessageSize} bytes.");
@@ -64,6 +76,20 @@ internal sealed record MultiprocSettings
     {
         var room = frameSize - Math.Min(frameSize / 4, EnvelopeAllowance);
         return room >= MaximumMessageSize ? this : this with { MaximumMessageSize = room };
+    }
+
+    private static long SharedMemoryThresholdOf(Config config)
+    {
+        const string key = "multiproc.shared-memory.threshold";
+        var value = config.GetString(key)?.Trim();
+        if (value is null)
+            throw Missing(key);
+        if (value is "off" or "false" or "0")
+            return 0;
+        var threshold = config.GetByteSize(key, null) ?? throw new ConfigurationException($"{key} must be a size in bytes or 'off', was '{value}'.");
+        if (threshold < 0)
+            throw new ConfigurationException($"{key} must not be negative, was {threshold} bytes.");
+        return threshold;
     }
 
     private static ConfigurationException Missing(string key) =>

@@ -22,8 +22,18 @@ internal static class Jobs
         CheckItems(items, 0, items.Length);
         var chunks = new List<ChunkSpec>();
         var size = chunksize ?? DefaultChunkSize(items.Length, processes);
-        for (var start = 0; start < items.Length; start += size)
-            AddChunk(start, Math.Min(size, items.Length - start));
+        try
+        {
+            for (var start = 0; start < items.Length; start += size)
+                AddChunk(start, Math.Min(size, items.Length - start));
+        }
+        catch
+        {
+            // The call fails here: the chunks already in shared memory will never be sent.
+            foreach (var chunk in chunks)
+                codec.Release(chunk.Items);
+            throw;
+        }
         return new JobSpec(jobId, functionPayload, chunks, sink);
 
         void AddChunk(int start, int count)
@@ -48,8 +58,10 @@ internal static class Jobs
 
     private static bool TryEncodeChunk<T>(PayloadCodec codec, Payload function, int index, int start, T[] items, out ChunkSpec chunk)
     {
-        chunk = new ChunkSpec(index, start, items.Length, codec.EncodeUnchecked(items, Describe(start, items.Length)));
-        return (long)chunk.Items.Length + function.Length <= codec.MaximumMessageSize;
+        // What would be over the limit stays out of shared memory, for the check below to refuse.
+        var limit = codec.MaximumMessageSize - function.Length;
+        chunk = new ChunkSpec(index, start, items.Length, codec.EncodeChunk(items, Describe(start, items.Length), limit));
+        return chunk.Items.Length <= limit;
     }
 
     private static ArgumentException TooLarge(PayloadCodec codec, Payload function, ChunkSpec chunk) =>

@@ -1,5 +1,6 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
+using Akka.Serialization;
 using Multiproc.Actors.Configuration;
 using AkkaSerialization = Akka.Serialization.Serialization;
 
@@ -7,20 +8,65 @@ namespace Multiproc.Actors.Serialization;
 
 /// <summary>
 /// Turns user values into <see cref="Payload"/>s and back with the actor system's own serializers
-/// (Hyperion for user types, per hocon/multiproc.conf), holding each to the size limit.
+/// (Hyperion for user types, per hocon/multiproc.conf), holding each to the size limit. A pool's
+/// codec also has the pool's <see cref="SharedSlots"/>: chunks of arguments and results at or above
+/// the threshold go through them instead of through the socket.
 /// </summary>
+/// <remarks>
+/// The size limit holds for shared-memory payloads too, though no Akka frame carries them: a
+/// call's arguments and results are bound by the same setting whichever way they travel, so what
+/// fails with <see cref="ArgumentException"/> does not depend on free space in /dev/shm.
+/// </remarks>
 internal sealed class PayloadCodec
 {
     private readonly ExtendedActorSystem _system;
+    private readonly Lazy<int> _rawArraysId;
 
-    public PayloadCodec(ActorSystem system, long maximumMessageSize)
+    public PayloadCodec(ActorSystem system, long maximumMessageSize, SharedSlots? slots = null)
     {
         _system = (ExtendedActorSystem)system;
         MaximumMessageSize = maximumMessageSize;
+        Slots = slots;
+        // What a payload's serializer id is compared with to read it straight from a file.
+        _rawArraysId = new Lazy<int>(() => SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(PrimitiveArraySerializer), _system));
     }
 
     /// <summary>The most bytes one payload may have (<c>multiproc.maximum-message-size</c>, as applied).</summary>
     public long MaximumMessageSize { get; }
+
+    /// <summary>The pool's shared memory; null where payloads always travel in the message.</summary>
+    public SharedSlots? Slots { get; }
+
+    /// <summary>This codec with <paramref name="slots"/> for large chunks.</summary>
+    public PayloadCodec WithSlots(SharedSlots? slots) => new(_system, MaximumMessageSize, slots);
+
+    /// <summary>
+    /// Serializes a chunk of arguments in the caller, into a slot it rents when the bytes are at least
+    /// the threshold and at most <paramref name="limit"/> (what is over the limit stays in the payload,
+    /// for the caller's size check to refuse). Not checked against the limit here.
+    /// </summary>
+    public Payload EncodeChunk(object? value, string what, long limit) => EncodeShared(value, what, limit, SharedSlots.None);
+
+    /// <summary>
+    /// Serializes a chunk's results in a worker, into <paramref name="slot"/> (the one the caller
+    /// offered) when they are large enough; checked against the limit.
+    /// </summary>
+    /// <exception cref="SerializationException">The serializer refused the value.</exception>
+    /// <exception cref="ArgumentException">The value serializes to more than the limit.</exception>
+    public Payload EncodeResults(object? value, string what, int slot)
+    {
+        var payload = slot < 0 ? EncodeUnchecked(value, what) : EncodeShared(value, what, MaximumMessageSize, slot);
+        if (payload.Length > MaximumMessageSize)
+            throw TooLarge(payload.Length, MaximumMessageSize, what);
+        return payload;
+    }
+
+    /// <summary>Gives the slot of a payload the caller has finished with back to the pool (no-op for one in the message).</summary>
+    public void Release(Payload? payload)
+    {
+        if (payload?.Shared is { } shared)
+            Slots?.Return(shared.Slot);
+    }
 
     /// <summary>Serializes <paramref name="value"/>, failing with a clear exception when it cannot travel.</summary>
     /// <param name="value">The value.</param>
@@ -55,6 +101,39 @@ internal sealed class PayloadCodec
         }
     }
 
+    private Payload EncodeShared(object? value, string what, long limit, int slot)
+    {
+        if (Slots is not { } slots || value is null)
+            return EncodeUnchecked(value, what);
+        var serializer = _system.Serialization.FindSerializerFor(value);
+        if (serializer is PrimitiveArraySerializer && PrimitiveArraySerializer.Handles(value))
+        {
+            // Straight from the arrays into the file: no serialized copy in this process.
+            var size = PrimitiveArraySerializer.Size(value);
+            if (slots.Wants(size) && size <= limit && Place(slots, slot, size, s => PrimitiveArraySerializer.Write(value, s)) is { } placed)
+                return new Payload(serializer.Identifier, AkkaSerialization.ManifestFor(serializer, value), []) { Shared = placed };
+            return EncodeUnchecked(value, what);
+        }
+        var payload = EncodeUnchecked(value, what);
+        if (slots.Wants(payload.Length) && payload.Length <= limit && Place(slots, slot, payload.Length, s => s.Write(payload.Bytes)) is { } shared)
+            return payload with { Bytes = [], Shared = shared };
+        return payload;
+    }
+
+    /// <summary>Writes into <paramref name="slot"/>, or a rented one; null (and no slot held) if the file system refused.</summary>
+    private static SharedRef? Place(SharedSlots slots, int slot, long size, Action<Stream> write)
+    {
+        var target = slot >= 0 ? slot : slots.Rent();
+        if (target < 0)
+            return null;
+        if (slots.TryWrite(target, size, write))
+            return new SharedRef(target, size);
+        // Rented here: half-written, so not worth keeping. Offered by the caller: the caller takes it back.
+        if (slot < 0)
+            slots.Discard(target);
+        return null;
+    }
+
     /// <summary>The error a payload over the limit gets, naming its size, the limit and the key.</summary>
     public static ArgumentException TooLarge(long length, long limit, string what) =>
         new($"{Capitalize(what)} serializes to {length:N0} bytes, over the limit of {limit:N0} bytes " +
@@ -68,7 +147,21 @@ internal sealed class PayloadCodec
     {
         try
         {
-            return _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+            if (payload.Shared is not { } shared)
+                return _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+            if (Slots is null)
+                throw new InvalidOperationException("It came through shared memory, but this process was given no shared memory directory.");
+            if (payload.SerializerId == _rawArraysId.Value)
+                return Slots.Read(shared.Slot, shared.Length, stream => PrimitiveArraySerializer.Read(payload.Manifest, stream, shared.Length));
+            if (shared.Length > Array.MaxLength)
+                throw new InvalidOperationException($"{shared.Length:N0} bytes do not fit one array.");
+            var bytes = GC.AllocateUninitializedArray<byte>((int)shared.Length);
+            Slots.Read(shared.Slot, shared.Length, stream =>
+            {
+                stream.ReadExactly(bytes);
+                return null;
+            });
+            return _system.Serialization.Deserialize(bytes, payload.SerializerId, payload.Manifest);
         }
         catch (Exception e) when (e is not SerializationException and not OutOfMemoryException)
         {

@@ -82,16 +82,16 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         switch (obj)
         {
             case RunChunk run:
-                return Write(Size(run), w => WriteRun(w, run));
+                return WriteExact(Size(run), w => WriteRun(w, run));
             case RunChunks many:
-                return Write(many.Chunks.Sum(Size) + 4, w =>
+                return WriteExact(4 + many.Chunks.Sum(Size), w =>
                 {
                     w.Write(many.Chunks.Length);
                     foreach (var run in many.Chunks)
                         WriteRun(w, run);
                 });
             case ChunkDone done:
-                return Write(Size(done), w => WriteDone(w, done));
+                return WriteExact(Size(done), w => WriteDone(w, done));
             case ChunkFailed failed:
                 return Write(1024, w => WriteFailed(w, failed));
             case ChunkReports reports:
@@ -125,7 +125,13 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             case InitializerFailed initFailed:
                 return Write(1024, w => WriteError(w, initFailed.Error));
             case Welcome welcome:
-                return Write(Size(welcome.Initializer), w => WritePayload(w, welcome.Initializer));
+                return Write(Size(welcome.Initializer) + 256, w =>
+                {
+                    WritePayload(w, welcome.Initializer);
+                    w.Write(welcome.SharedDirectory is not null);
+                    if (welcome.SharedDirectory is { } directory)
+                        w.Write(directory);
+                });
             case WorkerReady or Retire:
                 return [];
             case Put put:
@@ -194,7 +200,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             ReportsManifest => new ChunkReports(ReadMany<IMultiprocMessage>(r, ReadReport)),
             RegisterManifest => new RegisterWorker(r.ReadString(), r.ReadInt32()),
             InitFailedManifest => new InitializerFailed(ReadError(r)!),
-            WelcomeManifest => new Welcome(ReadPayload(r)),
+            WelcomeManifest => new Welcome(ReadPayload(r), r.ReadBoolean() ? r.ReadString() : null),
             ReadyManifest => WorkerReady.Instance,
             RetireManifest => Retire.Instance,
             PutManifest => new Put(r.ReadString(), r.ReadInt64(), ReadPayloads(r),
@@ -209,11 +215,14 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         };
     }
 
-    private static int Size(Payload? payload) => payload is null ? 1 : (int)WireSize(payload);
+    // A payload in shared memory weighs only its reference in the message.
+    private static int Size(Payload? payload) => payload is null ? 1 : payload.Shared is null ? (int)WireSize(payload) : 64 + payload.Manifest.Length * 3;
 
-    private static int Size(RunChunk run) => Size(run.Function) + Size(run.Items) + 8 * run.ForgetJobs.Length + 24;
+    /// <summary>The exact bytes <see cref="WriteRun"/> writes.</summary>
+    private static int Size(RunChunk run) => 8 + 4 + 4 + ExactSize(run.Function) + ExactSize(run.Items) + 4 + 8 * run.ForgetJobs.Length + 4;
 
-    private static int Size(ChunkDone done) => Size(done.Results) + 12;
+    /// <summary>The exact bytes <see cref="WriteDone"/> writes.</summary>
+    private static int Size(ChunkDone done) => 8 + 4 + ExactSize(done.Results);
 
     private static void WriteRun(BinaryWriter w, RunChunk run)
     {
@@ -225,10 +234,11 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         w.Write(run.ForgetJobs.Length);
         foreach (var job in run.ForgetJobs)
             w.Write(job);
+        w.Write(run.ResultSlot);
     }
 
     private static RunChunk ReadRun(BinaryReader r) =>
-        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r));
+        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r), r.ReadInt32());
 
     private static void WriteDone(BinaryWriter w, ChunkDone done)
     {
@@ -268,7 +278,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     {
         long size = 4;
         foreach (var payload in payloads)
-            size += WireSize(payload);
+            size += Size(payload);
         // Only a hint for the buffer: the stream grows past it if need be.
         return (int)Math.Min(size, int.MaxValue - 1024);
     }
@@ -288,36 +298,78 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         return payloads;
     }
 
-    private static byte[] Write(int sizeHint, Action<BinaryWriter> write)
+    private static byte[] Write(int sizeHint, Action<BinaryWriter> write) => WriteExact(sizeHint + 64, write);
+
+    /// <summary>
+    /// Writes into a buffer of <paramref name="size"/> bytes and returns that buffer itself when the
+    /// size was exact: the pool's hot messages (chunks, results) are not copied once more here.
+    /// </summary>
+    private static byte[] WriteExact(int size, Action<BinaryWriter> write)
     {
-        var stream = new MemoryStream(sizeHint + 64);
+        var stream = new MemoryStream(size);
         using (var w = new BinaryWriter(stream))
             write(w);
-        // The buffer is exactly full when the hint was right: no copy then.
         return stream.TryGetBuffer(out var buffer) && buffer.Offset == 0 && buffer.Count == buffer.Array!.Length
             ? buffer.Array
             : stream.ToArray();
     }
 
+    /// <summary>The exact bytes <see cref="WritePayload"/> writes for <paramref name="payload"/>.</summary>
+    private static int ExactSize(Payload? payload)
+    {
+        if (payload is null)
+            return 1;
+        var head = 1 + 4 + StringSize(payload.Manifest);
+        return payload.Shared is null ? (int)Math.Min(int.MaxValue - 1024, head + 4L + payload.Bytes.Length) : head + 4 + 8;
+    }
+
+    /// <summary>What <see cref="BinaryWriter.Write(string)"/> writes: a 7-bit encoded length, then UTF-8.</summary>
+    private static int StringSize(string value)
+    {
+        var length = System.Text.Encoding.UTF8.GetByteCount(value);
+        var prefix = 1;
+        for (var rest = (uint)length >> 7; rest != 0; rest >>= 7)
+            prefix++;
+        return prefix + length;
+    }
+
+    private const byte NoPayload = 0;
+    private const byte InlinePayload = 1;
+    private const byte SharedPayload = 2;
+
     private static void WritePayload(BinaryWriter w, Payload? payload)
     {
-        w.Write(payload is not null);
         if (payload is null)
+        {
+            w.Write(NoPayload);
             return;
+        }
+        w.Write(payload.Shared is null ? InlinePayload : SharedPayload);
         w.Write(payload.SerializerId);
         w.Write(payload.Manifest);
+        if (payload.Shared is { } shared)
+        {
+            w.Write(shared.Slot);
+            w.Write(shared.Length);
+            return;
+        }
         w.Write(payload.Bytes.Length);
         w.Write(payload.Bytes);
     }
 
     private static Payload? ReadPayload(BinaryReader r)
     {
-        if (!r.ReadBoolean())
+        var kind = r.ReadByte();
+        if (kind == NoPayload)
             return null;
         var serializerId = r.ReadInt32();
         var manifest = r.ReadString();
-        var bytes = r.ReadBytes(r.ReadInt32());
-        return new Payload(serializerId, manifest, bytes);
+        return kind switch
+        {
+            InlinePayload => new Payload(serializerId, manifest, r.ReadBytes(r.ReadInt32())),
+            SharedPayload => new Payload(serializerId, manifest, []) { Shared = new SharedRef(r.ReadInt32(), r.ReadInt64()) },
+            _ => throw new System.Runtime.Serialization.SerializationException($"Unknown payload kind {kind}."),
+        };
     }
 
     private static void WriteError(BinaryWriter w, RemoteError? error)

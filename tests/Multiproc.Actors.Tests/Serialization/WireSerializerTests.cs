@@ -9,6 +9,7 @@ namespace Multiproc.Actors.Tests.Serialization;
 public sealed class WireSerializerTests : MultiprocSpec
 {
     private static readonly Payload Items = new(5, "m", [1, 2, 3]);
+    private static readonly Payload SharedItems = new(1432, "jy", []) { Shared = new SharedRef(17, (1L << 33) + 5) };
     private static readonly RemoteError Error = new("T", "message", "stack", new RemoteError("I", "inner", "", null));
 
     public static TheoryData<object> Messages() =>
@@ -22,6 +23,9 @@ public sealed class WireSerializerTests : MultiprocSpec
         new Welcome(Items),
         new RunChunk(9, 1, 100, null, Items, []),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4, 5]),
+        new RunChunk(9, 1, 100, new Payload(1, "", [9]), SharedItems, [4], ResultSlot: 3),
+        new ChunkDone(7, 3, SharedItems),
+        new Welcome(Items, "/dev/shm/multiproc-1-ab/pool-ab-1"),
         Retire.Instance,
         new RunChunks([new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4]), new RunChunk(10, 0, 0, null, Items, [])]),
         new ChunkReports([new ChunkDone(7, 3, Items), new ChunkFailed(7, 4, 13, Error), new ChunkDone(8, 0, Items)]),
@@ -76,18 +80,33 @@ public sealed class WireSerializerTests : MultiprocSpec
         Assert.True(bytes.Length <= items.Sum(WireSerializer.WireSize) + 256, $"{bytes.Length} bytes");
     }
 
+    [Fact]
+    public void Chunks_and_results_are_serialized_into_a_buffer_of_exactly_their_size()
+    {
+        // Exact, the writer's own buffer is the message: no copy of a large inline payload.
+        var items = new Payload(1432, new string('é', 200), new byte[60_000]);
+        var run = new RunChunk(1, 2, 3, new Payload(7, "fn", [1, 2]), items, [4, 5], 6);
+        var serializer = Sys.Serialization.FindSerializerFor(run);
+
+        var bytes = serializer.ToBinary(run);
+        var done = serializer.ToBinary(new ChunkDone(1, 2, items));
+
+        Assert.Equal(8 + 4 + 4 + (1 + 4 + 1 + 2 + 4 + 2) + (1 + 4 + 2 + 400 + 4 + 60_000) + 4 + 16 + 4, bytes.Length);
+        Assert.Equal(8 + 4 + (1 + 4 + 2 + 400 + 4 + 60_000), done.Length);
+    }
+
     // Records with arrays compare arrays by reference; compare what they hold instead.
     private static string Describe(object? message) => message switch
     {
-        RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}",
+        RunChunk r => $"{r.JobId}/{r.ChunkIndex}/{r.Start}/{Describe(r.Function)}/{Describe(r.Items)}/{string.Join(",", r.ForgetJobs)}/{r.ResultSlot}",
         ChunkDone d => $"{d.JobId}/{d.ChunkIndex}/{Describe(d.Results)}",
         RunChunks many => $"many/{string.Join(";", many.Chunks.Select(Describe))}",
         ChunkReports reports => $"reports/{string.Join(";", reports.Reports.Select(Describe))}",
-        Welcome w => $"welcome/{Describe(w.Initializer)}",
+        Welcome w => $"welcome/{Describe(w.Initializer)}/{w.SharedDirectory}",
         QueueProtocol.Put p => $"put/{p.Token}/{p.RequestId}/{string.Join(",", p.Items.Select(Describe))}/{p.Origin}",
         QueueProtocol.Taken t => $"taken/{t.RequestId}/{Describe(t.Item)}",
         QueueProtocol.TakenAll a => $"all/{a.RequestId}/{string.Join(",", a.Items.Select(Describe))}/{a.Continuation}",
-        Payload p => $"{p.SerializerId}/{p.Manifest}/{Convert.ToHexString(p.Bytes)}",
+        Payload p => $"{p.SerializerId}/{p.Manifest}/{Convert.ToHexString(p.Bytes)}/{p.Shared}",
         null => "null",
         _ => message.ToString()!,
     };
