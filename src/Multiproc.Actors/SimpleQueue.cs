@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Util;
+using Multiproc.Actors.Actors;
 using Multiproc.Actors.Functions;
 using Multiproc.Actors.Queues;
 using Multiproc.Actors.Serialization;
@@ -47,7 +48,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         _queue = owner.CreateQueueActor();
         _client = QueueClient.For(owner.System);
         _token = owner.Token;
-        _local = QueueClient.IsLocal(_queue);
+        _local = LocalActors.IsLocal(_queue);
     }
 
     internal SimpleQueue(QueueClient client, IActorRef queue, string token)
@@ -55,7 +56,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         _client = client;
         _queue = queue;
         _token = token;
-        _local = QueueClient.IsLocal(queue);
+        _local = LocalActors.IsLocal(queue);
     }
 
     /// <summary>True when the queue holds no item right now.</summary>

@@ -33,6 +33,23 @@ public sealed class CallbackTests(SharedPoolFixture fixture) : IClassFixture<Sha
     });
 
     [Fact]
+    public Task A_progress_reporter_that_throws_fails_its_call_and_the_pool_stays_usable() => Bounded(async () =>
+    {
+        var pool = fixture.Pool;
+        var throwing = new ThrowingProgress();
+
+        // One item (settled by the pool actor itself) and several (settled by an aggregator).
+        foreach (var items in new[] { new[] { 1 }, new[] { 1, 2, 3 } })
+        {
+            var result = pool.MapAsync(x => x * 2, items, progress: throwing);
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => Awaited(result));
+            Assert.Contains("progress broke", error.ToString());
+        }
+
+        Assert.Equal(new[] { 2, 4 }, await Call(() => pool.Map(x => x * 2, new[] { 1, 2 })));
+    });
+
+    [Fact]
     public Task ApplyAsync_errorCallback_runs_once_in_the_caller_on_a_thread_pool_thread_before_the_result_is_ready() => Bounded(async () =>
     {
         var pool = fixture.Pool;
@@ -334,4 +351,10 @@ public sealed class CallbackTests(SharedPoolFixture fixture) : IClassFixture<Sha
                 _values.Add(value);
         }
     }
+}
+
+/// <summary>A progress reporter that throws on every report.</summary>
+internal sealed class ThrowingProgress : IProgress<int>
+{
+    public void Report(int value) => throw new InvalidOperationException("progress broke");
 }

@@ -41,6 +41,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private int _crashStreak;
     private int _pendingLaunches;
     private bool _dispatchDue;
+    private bool _claimPending;
     // Chunks handed to each worker during one Dispatch pass, sent as one message at its end.
     private readonly Dictionary<Worker, Outgoing> _outgoing = new();
 
@@ -90,6 +91,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         {
             // Counted as launches until the answer says how many are warm and how many to start.
             _pendingLaunches += _setup.Processes;
+            _claimPending = true;
+            // Gone (its context disposing) before answering: then there are none to take.
+            Context.Watch(warm);
             warm.Tell(new ClaimWarm(_setup.Processes));
             Sender.Tell(Started.Instance);
             return;
@@ -109,6 +113,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnWarmClaimed(WarmClaimed claimed)
     {
+        if (!_claimPending || !LocalActors.IsLocal(Sender))
+            return;
+        _claimPending = false;
+        Context.Unwatch(Sender);
         _pendingLaunches -= _setup.Processes;
         var self = Self;
         foreach (var warm in claimed.Workers)
@@ -260,8 +268,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             }
             node = next;
         }
-        if (job.Aggregator is not null)
-            Context.Stop(job.Aggregator);
+        job.Aggregator?.Tell(StreamActor.Drain.Instance);
         Forget(job);
         RetireIdleWorkers();
     }
@@ -370,12 +377,25 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             // Its shared-memory slot (if any) is free once read, as an aggregator gives it back.
             codec.Release(done.Results);
         }
-        sink.Accept(0, results);
-        sink.Complete();
+        try
+        {
+            sink.Accept(0, results);
+            sink.Complete();
+        }
+        catch (Exception e)
+        {
+            // A user's progress callback, say: it fails the call, never this actor or the process.
+            sink.Fail(e);
+        }
     }
 
     private void OnWorkerTerminated(Terminated terminated)
     {
+        if (_claimPending && terminated.ActorRef.Equals(_setup.WarmWorkers))
+        {
+            Self.Tell(new WarmClaimed([]), terminated.ActorRef);
+            return;
+        }
         if (!_workers.TryGetValue(terminated.ActorRef, out var worker) || !_launched.TryGetValue(worker.Pid, out var launched))
             return;
         // A retiring worker's actor stops before its remoting has said goodbye; killing it now

@@ -17,6 +17,7 @@ internal sealed class StreamActor : ReceiveActor
     private readonly PayloadCodec _codec;
     private readonly HashSet<int> _reported = [];
     private readonly Dictionary<int, (Assembly Whole, int Slot)> _parts = new();
+    private bool _draining;
 
     public StreamActor(IStreamSink sink, PayloadCodec codec)
     {
@@ -24,6 +25,11 @@ internal sealed class StreamActor : ReceiveActor
         _codec = codec;
         Receive<ChunkDone>(done =>
         {
+            if (_draining)
+            {
+                _codec.Release(done.Results);
+                return;
+            }
             object? results;
             try
             {
@@ -43,12 +49,27 @@ internal sealed class StreamActor : ReceiveActor
         });
         Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, null, failed.Error.ToException()));
         Receive<ChunkLost>(lost => Report(lost.ChunkIndex, null, lost.Error));
+        Receive<Drain>(_ =>
+        {
+            _draining = true;
+            // Behind every report already in the mailbox.
+            Self.Tell(PoisonPill.Instance);
+        });
         Receive<ChunkSplit>(split =>
         {
             var whole = new Assembly(split.ChunkIndex, split.Parts.Length);
             for (var i = 0; i < split.Parts.Length; i++)
                 _parts[split.Parts[i].Index] = (whole, i);
         });
+    }
+
+    /// <summary>
+    /// The consumer is gone: give back the shared-memory slots of the reports still queued here,
+    /// unread, then stop (a plain stop would drop them as dead letters, slots and all).
+    /// </summary>
+    public sealed record Drain : INoSerializationVerificationNeeded
+    {
+        public static readonly Drain Instance = new();
     }
 
     public static Props Props(IStreamSink sink, PayloadCodec codec) =>

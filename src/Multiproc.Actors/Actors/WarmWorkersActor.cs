@@ -25,9 +25,10 @@ internal sealed class WarmWorkersActor : ReceiveActor, IWithTimers
         _token = token;
         _settings = settings;
 
-        Receive<KeepWarm>(keep => OnKeep(keep.Worker));
+        // Pools of this context only: a claim hands out workers, which run whatever their new parent sends.
+        Receive<KeepWarm>(_ => LocalActors.IsLocal(Sender), keep => OnKeep(keep.Worker));
         Receive<RegisterWorker>(OnRegister);
-        Receive<ClaimWarm>(claim => OnClaim(claim.Count));
+        Receive<ClaimWarm>(_ => LocalActors.IsLocal(Sender), claim => OnClaim(claim.Count));
         Receive<WorkerExited>(exited => OnExited(exited.Pid));
         Receive<Terminated>(OnTerminated);
         Receive<IdledOut>(idle =>
@@ -129,7 +130,11 @@ internal sealed class WarmWorkersActor : ReceiveActor, IWithTimers
     {
         // Frozen past the failure detector, or its system stopped: not worth keeping.
         if (_entries.Find(e => e.Worker.Ref.Equals(terminated.ActorRef)) is { Retiring: false } entry)
+        {
+            // Never handed out while its exit is on the way.
+            entry.Retiring = true;
             entry.Worker.Process.Kill();
+        }
     }
 
     private void Retire(Entry entry)

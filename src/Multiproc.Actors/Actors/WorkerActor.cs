@@ -133,8 +133,10 @@ internal sealed class WorkerActor : ReceiveActor
         long batchBytes = 0;
         while (_outbox.TryDequeue(out var next))
         {
-            var size = next.Report is ChunkDone done ? WireSerializer.WireSize(done.Results) : 1024;
-            var batchable = next.Report is ChunkDone or ChunkFailed && size < BatchBytes;
+            // Only results: an error's size (message, stack traces) is not bounded, and a batch over
+            // the frame size would be dropped whole.
+            var size = next.Report is ChunkDone done ? WireSerializer.WireSize(done.Results) : 0;
+            var batchable = next.Report is ChunkDone && size < BatchBytes;
             if (batch.Count > 0 && (!batchable || !next.To.Equals(batchTo) || batchBytes + size > BatchBytes))
                 SendBatch(batch, batchTo!);
             if (!batchable)

@@ -155,8 +155,5 @@ internal sealed class QueueClient
                 "SimpleQueue", "The queue is gone: the context that created it was disposed."));
     }
 
-    /// <summary>Whether <paramref name="queue"/> lives in this process, so that a take from it needs no acknowledgement.</summary>
-    public static bool IsLocal(IActorRef queue) => queue is IInternalActorRef { IsLocal: true };
-
     private sealed record Pending(TaskCompletionSource<IReply> Reply, IActorRef Queue, string Token, bool Unacknowledged);
 }

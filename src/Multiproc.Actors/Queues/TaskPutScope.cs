@@ -8,8 +8,8 @@ namespace Multiproc.Actors.Queues;
 /// The puts of one chunk of pool tasks, on the worker's task thread. Puts inside a task return at
 /// once (pipelined); the chunk's result is sent only after <see cref="Finish"/> has seen every one
 /// acknowledged, so every item a task put is in its queue before the task's result reaches the
-/// caller. Each item carries its task's input position and its sequence number within that task, so
-/// that the queue drops the repeats of a task re-run after its worker died.
+/// caller. Each item carries its task's input position and its sequence number among the items that
+/// task put to that queue, so that the queue drops the repeats of a task re-run after its worker died.
 /// </summary>
 /// <remarks>
 /// Puts coalesce, self-clocked: a put to a queue with no put of this scope in flight leaves at
@@ -34,7 +34,6 @@ internal sealed class TaskPutScope : IDisposable
     private readonly Queue<Pending> _outstanding = new();
     private readonly Dictionary<IActorRef, Batch> _batches = new();
     private int _tasksStarted;
-    private int _seq;
     private bool _finished;
     private (int Item, Exception Error)? _failure;
 
@@ -57,15 +56,25 @@ internal sealed class TaskPutScope : IDisposable
     /// <summary>Marks the start of the next task of the current chunk: the chunk runner calls it before each item.</summary>
     public static void OnTaskStart() => _current?.StartTask();
 
-    /// <summary>The origin of the current task's next <paramref name="count"/> items (for tests and <see cref="PutMany"/>).</summary>
-    public PutOrigin NextOrigin(int count = 1)
+    /// <summary>The origin of the current task's next <paramref name="count"/> items to <paramref name="queue"/>, numbered per queue (for tests).</summary>
+    public PutOrigin NextOrigin(IActorRef queue, int count = 1)
     {
         lock (_gate)
-        {
-            var origin = new PutOrigin(_pool, _job, ItemIndex, _seq);
-            _seq += count;
-            return origin;
-        }
+            return NextOrigin(BatchFor(null, queue, ""), count);
+    }
+
+    private PutOrigin NextOrigin(Batch batch, int count)
+    {
+        var origin = new PutOrigin(_pool, _job, ItemIndex, batch.NextSeq);
+        batch.NextSeq += count;
+        return origin;
+    }
+
+    private Batch BatchFor(QueueClient? client, IActorRef queue, string token)
+    {
+        if (!_batches.TryGetValue(queue, out var batch))
+            _batches[queue] = batch = new Batch(client!, queue, token);
+        return batch;
     }
 
     /// <summary>Puts one item: now if nothing of this scope is in flight to that queue, else with the next batch.</summary>
@@ -73,14 +82,13 @@ internal sealed class TaskPutScope : IDisposable
     {
         lock (_gate)
         {
-            if (!_batches.TryGetValue(queue, out var batch))
-                _batches[queue] = batch = new Batch(client, queue, token);
+            var batch = BatchFor(client, queue, token);
             var size = WireSerializer.WireSize(item);
             if (batch.Items.Count > 0 && batch.Bytes + size > Math.Min(MaxBatchBytes, client.Codec.MaximumMessageSize))
                 Send(batch);
             if (batch.Items.Count == 0)
-                batch.FirstSeq = _seq;
-            _seq++;
+                batch.FirstSeq = batch.NextSeq;
+            batch.NextSeq++;
             batch.Items.Add(item);
             batch.Bytes += size;
             if (batch.Idle || batch.Items.Count >= MaxBatchItems || batch.Bytes >= MaxBatchBytes)
@@ -94,10 +102,10 @@ internal sealed class TaskPutScope : IDisposable
     {
         lock (_gate)
         {
-            if (_batches.TryGetValue(queue, out var waiting))
-                Send(waiting);
+            var batch = BatchFor(client, queue, token);
+            Send(batch);
             foreach (var items in batches)
-                Send(client, queue, token, items, NextOrigin(items.Length));
+                Send(client, queue, token, items, NextOrigin(batch, items.Length));
         }
         SettleOverflow(client);
     }
@@ -130,7 +138,8 @@ internal sealed class TaskPutScope : IDisposable
             // An origin names one task: what the last one put leaves before the next begins.
             SendAll();
             _tasksStarted++;
-            _seq = 0;
+            foreach (var batch in _batches.Values)
+                batch.NextSeq = 0;
         }
     }
 
@@ -206,6 +215,9 @@ internal sealed class TaskPutScope : IDisposable
         public List<Payload> Items { get; } = [];
         public long Bytes { get; set; }
         public int FirstSeq { get; set; }
+
+        /// <summary>The number the current task's next item to this queue gets.</summary>
+        public int NextSeq { get; set; }
         public Task? InFlight { get; set; }
 
         /// <summary>No put of this batch's is unacknowledged.</summary>

@@ -221,19 +221,61 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
     }
 
     [Fact]
+    public void A_re_run_task_putting_to_two_queues_adds_each_item_exactly_once_however_its_puts_were_batched()
+    {
+        var x = Handle<int>();
+        var y = Handle<int>();
+        // The first run puts interleaved to both queues, then its worker "dies" before a4 and b3.
+        RunTask(() =>
+        {
+            x.Put(1);
+            y.Put(101);
+            x.Put(2);
+            y.Put(102);
+            x.Put(3);
+        });
+        // The re-run puts everything, PutMany included, batched as its timing makes it.
+        RunTask(() =>
+        {
+            x.Put(1);
+            y.Put(101);
+            x.Put(2);
+            y.Put(102);
+            x.PutMany([3, 4, 5]);
+            y.Put(103);
+        });
+
+        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, x.GetAll());
+        Assert.Equal(new[] { 101, 102, 103 }, y.GetAll());
+
+        static void RunTask(Action task)
+        {
+            using var scope = TaskPutScope.Begin("pool", 1, 7);
+            TaskPutScope.OnTaskStart();
+            task();
+            Assert.Null(scope.Finish());
+        }
+    }
+
+    [Fact]
     public void The_chunk_runner_numbers_each_task_in_the_current_scope()
     {
         Func<int, int> square = x => x * x;
         var runner = ChunkRunner.Create(square, CallKind.Map);
 
+        var queue = CreateTestProbe().Ref;
+        var other = CreateTestProbe().Ref;
         using var scope = TaskPutScope.Begin("pool", 1, 10);
-        Assert.Equal(0, scope.NextOrigin().Seq);
+        Assert.Equal(0, scope.NextOrigin(queue).Seq);
         runner.Run(new[] { 3 });
-        Assert.Equal(10, scope.NextOrigin().Item);
+        Assert.Equal(10, scope.NextOrigin(queue).Item);
         runner.Run(new[] { 4 });
-        var origin = scope.NextOrigin();
+        var origin = scope.NextOrigin(queue);
         Assert.Equal((11, 0), (origin.Item, origin.Seq));
-        Assert.Equal(1, scope.NextOrigin().Seq);
+        // Numbered per queue: a put to another queue in between leaves no gap in this one's numbers.
+        Assert.Equal(0, scope.NextOrigin(other).Seq);
+        Assert.Equal(1, scope.NextOrigin(queue, count: 3).Seq);
+        Assert.Equal(4, scope.NextOrigin(queue).Seq);
     }
 
     private SimpleQueue<T> Handle<T>(ActorSystem? system = null)
