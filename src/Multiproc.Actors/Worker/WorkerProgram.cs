@@ -80,6 +80,7 @@ internal static class WorkerProgram
             .WithFrameSize(MultiprocConfig.FrameSize(config));
         System = system;
         system.ActorOf(WorkerActor.Props(parent, handshake.Token, settings), WorkerActorName);
+        QuietTrim.Start();
         system.WhenTerminated.Wait();
         return 0;
     }
