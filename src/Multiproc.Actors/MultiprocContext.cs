@@ -120,8 +120,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     /// <param name="config">Overrides; <c>null</c> for the defaults.</param>
     public static MultiprocContext Create(Config? config = null)
     {
-        var setup = BootstrapSetup.Create().WithConfig(MultiprocConfig.ForOwnedSystem(config)).And(WorkerLifecycleLogFilter);
-        var system = ActorSystem.Create("multiproc", setup);
+        var system = MultiprocConfig.StartSystem("multiproc", MultiprocConfig.ForOwnedSystem(config), WorkerLifecycleLogFilter);
         return new MultiprocContext(system, ownsSystem: true);
     }
 

@@ -24,12 +24,14 @@ internal static class WorkerProgram
     /// <summary>Exit code when the worker could not start (bad handshake, parent unreachable).</summary>
     public const int StartFailedExitCode = 4;
 
-    // Settings only a worker needs: its own ephemeral port, and no CLR exit hook, because a worker
-    // whose parent is gone must exit at once rather than run a graceful shutdown.
+    // Settings only a worker needs: its own ephemeral port; no CLR exit hook, because a worker
+    // whose parent is gone must exit at once rather than run a graceful shutdown; and Akka's JSON
+    // serializer built only if something uses it (see DeferredJsonSerializer).
     internal const string WorkerOverrides = """
         akka.remote.dot-netty.tcp.port = 0
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.exit-clr = off
+        akka.actor.serializers.json = "Multiproc.Actors.Worker.DeferredJsonSerializer, Multiproc.Actors"
         """;
 
     // DotNetty warns on a clean shutdown that it "may not shut down cleanly" when a channel has
@@ -63,7 +65,7 @@ internal static class WorkerProgram
         var config = ConfigurationFactory.ParseString(WorkerOverrides)
             .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
             .WithFallback(MultiprocConfig.Default);
-        var system = ActorSystem.Create("multiproc-worker", BootstrapSetup.Create().WithConfig(config).And(ShutdownChatterFilter));
+        var system = MultiprocConfig.StartSystem("multiproc-worker", config, ShutdownChatterFilter);
         IActorRef parent;
         try
         {
@@ -78,6 +80,7 @@ internal static class WorkerProgram
             .WithFrameSize(MultiprocConfig.FrameSize(config));
         System = system;
         system.ActorOf(WorkerActor.Props(parent, handshake.Token, settings), WorkerActorName);
+        QuietTrim.Start();
         system.WhenTerminated.Wait();
         return 0;
     }
