@@ -15,6 +15,9 @@ internal static class Tasks
     /// <summary>map_overhead.py / latency.py / pool_startup.py: <c>identity(x)</c>.</summary>
     public static int Identity(int x) => x;
 
+    /// <summary>The worker's process id (the memory scenario's check that both workers have started).</summary>
+    public static int ProcessId(int _) => Environment.ProcessId;
+
     /// <summary>payload.py: <c>echo(b)</c>.</summary>
     public static byte[] Echo(byte[] data) => data;
 
