@@ -133,6 +133,13 @@ internal sealed class TaskPutScope : IDisposable
 
     private void StartTask()
     {
+        // Before any put (most tasks never put), nothing is sent from another thread: no lock.
+        // The dictionary changes only on this thread.
+        if (_batches.Count == 0)
+        {
+            _tasksStarted++;
+            return;
+        }
         lock (_gate)
         {
             // An origin names one task: what the last one put leaves before the next begins.
