@@ -57,14 +57,8 @@ internal static class Scenarios
     public static ScenarioOutput Apply(Bench bench)
     {
         var calls = bench.Smoke ? 20 : 2_000;
-        var before = ProcFs.WorkersOf(Environment.ProcessId);
-        using var pool = new ProcessPool(2);
-        var cpu = CpuMeter.ForWorkersSince(before);
-        if (bench.WarmUp)
-        {
-            for (var i = 0; i < 500; i++)
-                pool.Apply(Tasks.Identity, i);
-        }
+        var (pool, cpu) = ApplyPool(bench);
+        using var disposePool = pool;
         (double Median, double P99, double Mean, (double Parent, double Workers) Cpu) One()
         {
             var c0 = cpu.Now();
@@ -91,18 +85,26 @@ internal static class Scenarios
         return new ScenarioOutput(figures, guard, new() { ["calls"] = calls });
     }
 
-    /// <summary>latency.py's fan-out figure: 10,000 <c>ApplyAsync(Identity, i)</c> back to back, then <c>Get</c> on all.</summary>
-    public static ScenarioOutput ApplyAsync(Bench bench)
+    /// <summary>A fresh pool and the meter of its workers' CPU, after latency.py's 500 unmeasured applies.</summary>
+    private static (ProcessPool Pool, CpuMeter Cpu) ApplyPool(Bench bench)
     {
-        var calls = bench.Smoke ? 100 : 10_000;
         var before = ProcFs.WorkersOf(Environment.ProcessId);
-        using var pool = new ProcessPool(2);
+        var pool = new ProcessPool(2);
         var cpu = CpuMeter.ForWorkersSince(before);
         if (bench.WarmUp)
         {
             for (var i = 0; i < 500; i++)
                 pool.Apply(Tasks.Identity, i);
         }
+        return (pool, cpu);
+    }
+
+    /// <summary>latency.py's fan-out figure: 10,000 <c>ApplyAsync(Identity, i)</c> back to back, then <c>Get</c> on all.</summary>
+    public static ScenarioOutput ApplyAsync(Bench bench)
+    {
+        var calls = bench.Smoke ? 100 : 10_000;
+        var (pool, cpu) = ApplyPool(bench);
+        using var disposePool = pool;
         (double Rate, (double Parent, double Workers) Cpu) One()
         {
             var c0 = cpu.Now();

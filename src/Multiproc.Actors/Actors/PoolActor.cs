@@ -358,7 +358,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private const int InlineDecodeLimit = 16 * 1024;
 
-    private long BatchBytes => Math.Min(64 * 1024, Settings.MaximumMessageSize / 4);
+    private long BatchBytes => WireSerializer.BatchLimit(Settings.MaximumMessageSize);
 
     private static void Settle(IJobSink sink, PayloadCodec codec, ChunkDone done)
     {

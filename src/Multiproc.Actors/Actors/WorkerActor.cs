@@ -158,8 +158,7 @@ internal sealed class WorkerActor : ReceiveActor
         batch.Clear();
     }
 
-    // Well under the smallest frame a user's system may have: batching must never make a message too big.
-    private long BatchBytes => Math.Min(64 * 1024, _settings.MaximumMessageSize / 4);
+    private long BatchBytes => WireSerializer.BatchLimit(_settings.MaximumMessageSize);
 
     private sealed class FlushOutbox
     {

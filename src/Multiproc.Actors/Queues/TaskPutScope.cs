@@ -19,9 +19,7 @@ namespace Multiproc.Actors.Queues;
 /// </remarks>
 internal sealed class TaskPutScope : IDisposable
 {
-    // A batch is well under the smallest frame a user's system may have.
     private const int MaxBatchItems = 1024;
-    private const long MaxBatchBytes = 64 * 1024;
 
     [ThreadStatic]
     private static TaskPutScope? _current;
@@ -33,6 +31,8 @@ internal sealed class TaskPutScope : IDisposable
     private readonly int _start;
     private readonly Queue<Pending> _outstanding = new();
     private readonly Dictionary<IActorRef, Batch> _batches = new();
+    // The number the current task's next item to each queue gets (a queue dedupes per task, in order).
+    private readonly Dictionary<IActorRef, int> _nextSeq = new();
     private int _tasksStarted;
     private bool _finished;
     private (int Item, Exception Error)? _failure;
@@ -60,20 +60,17 @@ internal sealed class TaskPutScope : IDisposable
     public PutOrigin NextOrigin(IActorRef queue, int count = 1)
     {
         lock (_gate)
-            return NextOrigin(BatchFor(null, queue, ""), count);
+        {
+            var seq = _nextSeq.GetValueOrDefault(queue);
+            _nextSeq[queue] = seq + count;
+            return new PutOrigin(_pool, _job, ItemIndex, seq);
+        }
     }
 
-    private PutOrigin NextOrigin(Batch batch, int count)
-    {
-        var origin = new PutOrigin(_pool, _job, ItemIndex, batch.NextSeq);
-        batch.NextSeq += count;
-        return origin;
-    }
-
-    private Batch BatchFor(QueueClient? client, IActorRef queue, string token)
+    private Batch BatchFor(QueueClient client, IActorRef queue, string token)
     {
         if (!_batches.TryGetValue(queue, out var batch))
-            _batches[queue] = batch = new Batch(client!, queue, token);
+            _batches[queue] = batch = new Batch(client, queue, token);
         return batch;
     }
 
@@ -84,14 +81,15 @@ internal sealed class TaskPutScope : IDisposable
         {
             var batch = BatchFor(client, queue, token);
             var size = WireSerializer.WireSize(item);
-            if (batch.Items.Count > 0 && batch.Bytes + size > Math.Min(MaxBatchBytes, client.Codec.MaximumMessageSize))
+            var limit = WireSerializer.BatchLimit(client.Codec.MaximumMessageSize);
+            if (batch.Items.Count > 0 && batch.Bytes + size > limit)
                 Send(batch);
+            var origin = NextOrigin(queue);
             if (batch.Items.Count == 0)
-                batch.FirstSeq = batch.NextSeq;
-            batch.NextSeq++;
+                batch.FirstSeq = origin.Seq;
             batch.Items.Add(item);
             batch.Bytes += size;
-            if (batch.Idle || batch.Items.Count >= MaxBatchItems || batch.Bytes >= MaxBatchBytes)
+            if (batch.Idle || batch.Items.Count >= MaxBatchItems || batch.Bytes >= limit)
                 Send(batch);
         }
         SettleOverflow(client);
@@ -102,10 +100,10 @@ internal sealed class TaskPutScope : IDisposable
     {
         lock (_gate)
         {
-            var batch = BatchFor(client, queue, token);
-            Send(batch);
+            if (_batches.TryGetValue(queue, out var waiting))
+                Send(waiting);
             foreach (var items in batches)
-                Send(client, queue, token, items, NextOrigin(batch, items.Length));
+                Send(client, queue, token, items, NextOrigin(queue, items.Length));
         }
         SettleOverflow(client);
     }
@@ -134,8 +132,8 @@ internal sealed class TaskPutScope : IDisposable
     private void StartTask()
     {
         // Before any put (most tasks never put), nothing is sent from another thread: no lock.
-        // The dictionary changes only on this thread.
-        if (_batches.Count == 0)
+        // Both dictionaries change only on this thread.
+        if (_batches.Count == 0 && _nextSeq.Count == 0)
         {
             _tasksStarted++;
             return;
@@ -145,8 +143,7 @@ internal sealed class TaskPutScope : IDisposable
             // An origin names one task: what the last one put leaves before the next begins.
             SendAll();
             _tasksStarted++;
-            foreach (var batch in _batches.Values)
-                batch.NextSeq = 0;
+            _nextSeq.Clear();
         }
     }
 
@@ -222,9 +219,6 @@ internal sealed class TaskPutScope : IDisposable
         public List<Payload> Items { get; } = [];
         public long Bytes { get; set; }
         public int FirstSeq { get; set; }
-
-        /// <summary>The number the current task's next item to this queue gets.</summary>
-        public int NextSeq { get; set; }
         public Task? InFlight { get; set; }
 
         /// <summary>No put of this batch's is unacknowledged.</summary>

@@ -41,6 +41,13 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     /// </summary>
     public const int PerItemOverhead = 16;
 
+    /// <summary>
+    /// The most bytes of payloads batched into one message (chunks of a dispatch pass, reports, a
+    /// task's puts): well under the smallest frame a user's system may have, so batching never makes
+    /// a message too big, and big enough that a batch costs one message instead of dozens.
+    /// </summary>
+    public static long BatchLimit(long maximumMessageSize) => Math.Min(64 * 1024, maximumMessageSize / 4);
+
     /// <summary>The most bytes <paramref name="payload"/> takes inside a queue or pool message.</summary>
     public static long WireSize(Payload payload) => payload.Length + System.Text.Encoding.UTF8.GetByteCount(payload.Manifest) + PerItemOverhead;
 
