@@ -37,6 +37,8 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     // The queue actor is in this process: a getter here cannot outlive it, so takes need no acknowledgement.
     private readonly bool _local;
     private volatile bool _closed;
+    // The queue actor's items, once found (local queues only): a Get here takes from them directly.
+    private QueueItems? _items;
 
     /// <summary>Creates a queue in <paramref name="context"/>.</summary>
     /// <remarks>Python: <c>multiprocessing.SimpleQueue()</c>.</remarks>
@@ -62,7 +64,16 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     /// <summary>True when the queue holds no item right now.</summary>
     /// <remarks>Python: <c>SimpleQueue.empty()</c>. Another process may put or get the moment after.</remarks>
     /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
-    public bool IsEmpty => Request(id => new Count(_token, id), timeout: _client.Settings.PutTimeout, "IsEmpty") is Counted { Count: 0 };
+    public bool IsEmpty
+    {
+        get
+        {
+            ThrowIfClosed();
+            if (Here() is { } items && Settled(items.CountHere(out var count)))
+                return count == 0;
+            return Request(id => new Count(_token, id), timeout: _client.Settings.PutTimeout, "IsEmpty") is Counted { Count: 0 };
+        }
+    }
 
     /// <summary>Appends <paramref name="item"/>.</summary>
     /// <remarks>
@@ -101,6 +112,8 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     public T Get()
     {
         ThrowIfClosed();
+        if (TakeHere() is { } here)
+            return Decode(here);
         var taken = (Taken)Request(id => new Take(_token, id, null, _local), timeout: null, "Get");
         return Decode(taken.Item!);
     }
@@ -117,6 +130,11 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or must be Timeout.InfiniteTimeSpan).");
         ThrowIfClosed();
+        if (TakeHere() is { } here)
+        {
+            item = Decode(here);
+            return true;
+        }
         // No timeout on the wait itself: the queue keeps the clock, so an item is never sent to a call that gave up.
         var taken = (Taken)Request(id => new Take(_token, id, timeout, _local), timeout: null, "TryGet");
         if (taken.Item is null)
@@ -238,6 +256,29 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         }
         if (batch.Count > 0)
             yield return batch.ToArray();
+    }
+
+    /// <summary>
+    /// The oldest item, taken straight from the queue's items when the queue actor is in this process
+    /// and holds one; null when the call must go through the actor (nothing held, or not local).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    private Payload? TakeHere() =>
+        Here() is { } items && Settled(items.TryTakeHere(out var item)) ? item : null;
+
+    /// <summary>The queue actor's items when it runs in this process (found on first use).</summary>
+    private QueueItems? Here() => _local ? _items ??= QueueItems.Find(_queue) : null;
+
+    /// <summary>True when a direct call on the items answered; false when it must go through the actor.</summary>
+    /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
+    private bool Settled(QueueItems.Outcome outcome)
+    {
+        if (outcome == QueueItems.Outcome.Closed)
+        {
+            _closed = true;
+            throw QueueClient.QueueClosedError();
+        }
+        return outcome == QueueItems.Outcome.Taken;
     }
 
     private IReply Request(Func<long, IRequest> build, TimeSpan? timeout, string what)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
+using Multiproc.Actors.Queues;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.QueueProtocol;
 
@@ -33,7 +34,8 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Timer messages carry it: the same message from anyone else is dropped.
     private readonly long _nonce = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
-    private Queue<Payload> _items = new();
+    // Shared with getters in this process, which take from it directly (see QueueItems).
+    private readonly QueueItems _items = new();
     private readonly LinkedList<Getter> _getters = new();
     private readonly Dictionary<(string Pool, long Job), JobOrigins> _origins = new();
     private readonly Dictionary<long, Reservation> _reserved = new();
@@ -55,7 +57,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         Receive<TakeAll>(takeAll =>
         {
             if (!Refused(takeAll))
-                ReplyPart(Sender, takeAll.RequestId, Drain(), ++_nextHandOut, 0);
+                ReplyPart(Sender, takeAll.RequestId, _items.TakeAll(), ++_nextHandOut, 0);
         });
         Receive<TakeRest>(OnTakeRest);
         Receive<Count>(count =>
@@ -99,7 +101,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             HandOut(first.Value.ReplyTo, first.Value.RequestId, item, first.Value.Unacknowledged);
             return;
         }
-        _items.Enqueue(item);
+        _items.Add(item);
     }
 
     /// <summary>Sends one item to a getter, keeping it until the getter acknowledges it (unless it said it will not).</summary>
@@ -115,7 +117,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     {
         if (Refused(take))
             return;
-        if (_items.TryDequeue(out var item))
+        if (_items.TryTake(out var item))
         {
             HandOut(Sender, take.RequestId, item, take.Unacknowledged);
             return;
@@ -143,13 +145,6 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
                 return;
             }
         }
-    }
-
-    private Queue<Payload> Drain()
-    {
-        var all = _items;
-        _items = new Queue<Payload>();
-        return all;
     }
 
     private void OnTakeRest(TakeRest rest)
@@ -202,7 +197,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         {
             // What stays is a tombstone: empty collections that answer every request with QueueClosed.
             _closed = true;
-            _items = new Queue<Payload>();
+            _items.Close();
             _origins.Clear();
             _unacked.Clear();
             Timers.CancelAll();
@@ -262,8 +257,8 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         // Everything handed out left before anything still held arrived or was behind it: the front is its place.
         var back = returned.OrderBy(r => r.Seq).ThenBy(r => r.Part).SelectMany(r => r.Items).ToList();
         _log.Info("Put {0} item(s) back: the process of getter {1} is gone.", back.Count, gone);
-        _items = new Queue<Payload>(back.Concat(_items));
-        while (_getters.First is { } first && _items.TryDequeue(out var item))
+        _items.PutBack(back);
+        while (_getters.First is { } first && _items.TryTake(out var item))
         {
             _getters.RemoveFirst();
             Timers.Cancel(first.Value.TimerKey);
@@ -314,8 +309,11 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             Timers.Cancel(EvictTimerKey);
     }
 
+    protected override void PreStart() => _items.Register(Self);
+
     protected override void PostStop()
     {
+        _items.Unregister(Self);
         // The context is going away: no getter may wait for an item that will never come.
         ReleaseGetters();
     }
