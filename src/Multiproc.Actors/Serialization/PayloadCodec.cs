@@ -21,6 +21,7 @@ internal sealed class PayloadCodec
 {
     private readonly ExtendedActorSystem _system;
     private readonly Lazy<int> _rawArraysId;
+    private readonly Lazy<int> _smallValuesId;
 
     public PayloadCodec(ActorSystem system, long maximumMessageSize, SharedSlots? slots = null)
     {
@@ -29,6 +30,7 @@ internal sealed class PayloadCodec
         Slots = slots;
         // What a payload's serializer id is compared with to read it straight from a file.
         _rawArraysId = new Lazy<int>(() => SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(PrimitiveArraySerializer), _system));
+        _smallValuesId = new Lazy<int>(() => SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(SmallValueSerializer), _system));
     }
 
     /// <summary>The most bytes one payload may have (<c>multiproc.maximum-message-size</c>, as applied).</summary>
@@ -84,6 +86,8 @@ internal sealed class PayloadCodec
     /// <summary>Serializes without the size check, for callers that split what is too big.</summary>
     public Payload EncodeUnchecked(object? value, string what)
     {
+        if (SmallValueSerializer.TryEncode(value, out var small))
+            return new Payload(_smallValuesId.Value, "", small);
         var serialization = _system.Serialization;
         try
         {
