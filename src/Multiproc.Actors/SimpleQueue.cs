@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Util;
 using Multiproc.Actors.Actors;
@@ -18,7 +19,7 @@ namespace Multiproc.Actors;
 /// <remarks>
 /// <para>Python: <c>multiprocessing.SimpleQueue</c>. Unlike Python's, a handle may also be a task argument.</para>
 /// <para>Order: items from one producer arrive in the order it put them; across producers, in the
-/// order the queue actor received them. Items travel serialized (Hyperion), so a getter gets a copy.</para>
+/// order the queue actor received them. Items travel serialized (numbers, strings and value tuples of them in a compact form, anything else with Hyperion), so a getter gets a copy.</para>
 /// <para>Delivery: in the caller and in a <see cref="ChildProcess"/>, <see cref="Put"/> returns once the
 /// queue actor holds the item. Inside a pool task, <see cref="Put"/> returns at once, and the task's
 /// result is sent to the caller only after every item it put is in the queue; a task re-run after
@@ -88,7 +89,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     public void Put(T item)
     {
         ThrowIfClosed();
-        Send([Encode(item, "The item")]);
+        Send([Encode(item, index: null)]);
     }
 
     /// <summary>Appends every item of <paramref name="items"/>, in order, with one acknowledgement for all.</summary>
@@ -101,7 +102,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     {
         ArgumentNullException.ThrowIfNull(items);
         ThrowIfClosed();
-        var payloads = items.Select((item, index) => Encode(item, $"The item at index {index}")).ToList();
+        var payloads = items.Select((item, index) => Encode(item, index)).ToList();
         if (payloads.Count > 0)
             Send(payloads);
     }
@@ -197,11 +198,28 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
 
     ISurrogate ISurrogated.ToSurrogate(ActorSystem system) => new QueueHandle<T>(_queue, _token);
 
-    private Payload Encode(T item, string what)
+    /// <param name="item">The item.</param>
+    /// <param name="index">Its index in a <see cref="PutMany"/>, for messages.</param>
+    private Payload Encode(T item, int? index)
     {
-        CaptureCheck.Ensure(item, path => path.Length == 0 ? what : $"Member '{path}' of {what.ToLowerInvariant()}", "item");
-        return _client.Codec.Encode(item, what.ToLowerInvariant());
+        // The description is built only for a message: a put of small items costs little more than this.
+        if (item is not null && !CaptureCheck.IsStaticallySafe(item.GetType()))
+        {
+            var what = Describe(index);
+            CaptureCheck.Ensure(item, path => path.Length == 0 ? what : $"Member '{path}' of {what.ToLowerInvariant()}", "item");
+        }
+        try
+        {
+            return _client.Codec.Encode(item, "item");
+        }
+        catch (Exception e) when (e is SerializationException or ArgumentException)
+        {
+            // Again, for the message that names the item.
+            return _client.Codec.Encode(item, Describe(index).ToLowerInvariant());
+        }
     }
+
+    private static string Describe(int? index) => index is { } i ? $"The item at index {i}" : "The item";
 
     private T Decode(Payload payload) => (T)_client.Codec.Decode(payload)!;
 

@@ -86,8 +86,11 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             return;
         // A re-run's repeats are acknowledged like the originals: its task must see its put succeed.
         var repeats = put.Origin is null ? 0 : Repeats(put.Origin, put.Items.Length);
-        for (var i = repeats; i < put.Items.Length; i++)
+        var i = repeats;
+        for (; i < put.Items.Length && _getters.First is not null; i++)
             Deliver(put.Items[i]);
+        // No one waits: the rest go in at once.
+        _items.AddRange(put.Items.AsSpan(i));
         Sender.Tell(new Done(put.RequestId));
     }
 

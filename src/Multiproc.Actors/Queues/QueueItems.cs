@@ -78,6 +78,18 @@ internal sealed class QueueItems
             _items.Enqueue(item);
     }
 
+    /// <summary>Appends items in order (the actor, for a put no getter was waiting for).</summary>
+    public void AddRange(ReadOnlySpan<Payload> items)
+    {
+        if (items.IsEmpty)
+            return;
+        lock (_lock)
+        {
+            foreach (var item in items)
+                _items.Enqueue(item);
+        }
+    }
+
     /// <summary>Takes the oldest item, if there is one.</summary>
     public bool TryTake([MaybeNullWhen(false)] out Payload item)
     {

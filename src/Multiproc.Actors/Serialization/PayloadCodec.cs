@@ -152,7 +152,9 @@ internal sealed class PayloadCodec
         try
         {
             if (payload.Shared is not { } shared)
-                return _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+                return payload.SerializerId == _smallValuesId.Value
+                    ? SmallValueSerializer.Read(payload.Bytes)
+                    : _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
             if (Slots is null)
                 throw new InvalidOperationException("It came through shared memory, but this process was given no shared memory directory.");
             if (payload.SerializerId == _rawArraysId.Value)

@@ -60,7 +60,8 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
         bytes = null;
         if (value is null || ShapeOf(value.GetType()) is not { } shape)
             return false;
-        var writer = new ArrayBufferWriterLite(16);
+        // Exact for shapes without strings, so the bytes are written once into their final array.
+        var writer = new ArrayBufferWriterLite(shape.Header.Length + shape.FixedSize);
         writer.Write(shape.Header);
         shape.Write(value, ref writer);
         bytes = writer.ToArray();
@@ -72,7 +73,11 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
         TryEncode(obj, out var bytes) ? bytes : throw new SerializationException($"{nameof(SmallValueSerializer)} does not take a {obj.GetType()}.");
 
     /// <inheritdoc />
-    public override object FromBinary(byte[] bytes, Type type)
+    public override object FromBinary(byte[] bytes, Type type) => Read(bytes);
+
+    /// <summary>The value <see cref="TryEncode"/> wrote as <paramref name="bytes"/>.</summary>
+    /// <exception cref="SerializationException">The bytes are not such a value.</exception>
+    public static object Read(byte[] bytes)
     {
         if (bytes.Length == 0)
             throw new SerializationException("An empty small value.");
@@ -131,6 +136,14 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
         return (type is null ? null : ShapeOf(type)) ?? throw new SerializationException("A small value with a malformed shape.");
     }
 
+    private static int SizeOf(Type field) =>
+        field == typeof(string) ? 16
+        : field == typeof(decimal) ? 16
+        : field == typeof(long) || field == typeof(ulong) || field == typeof(double) ? 8
+        : field == typeof(int) || field == typeof(uint) || field == typeof(float) ? 4
+        : field == typeof(short) || field == typeof(ushort) || field == typeof(char) ? 2
+        : 1;
+
     private static ulong Key(ReadOnlySpan<byte> header)
     {
         ulong key = 0;
@@ -143,6 +156,9 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
     private abstract class Shape(byte[] header)
     {
         public byte[] Header { get; } = header;
+
+        /// <summary>The bytes of the fields when none is a string (a string's length varies: then a first guess).</summary>
+        public int FixedSize { get; } = header.Skip(1).Sum(code => SizeOf(Scalars[code]));
 
         public abstract void Write(object value, ref ArrayBufferWriterLite writer);
 
@@ -306,7 +322,7 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
             return span;
         }
 
-        public readonly byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+        public readonly byte[] ToArray() => _length == _buffer.Length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
     }
 
     /// <summary>Reads fields in order, refusing to read past the end.</summary>
