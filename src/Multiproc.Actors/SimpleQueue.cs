@@ -102,9 +102,11 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     {
         ArgumentNullException.ThrowIfNull(items);
         ThrowIfClosed();
-        var payloads = items.Select((item, index) => Encode(item, index)).ToList();
-        if (payloads.Count > 0)
-            Send(payloads);
+        var all = items.ToArray();
+        if (all.Length == 1)
+            Send([Encode(all[0], 0)]);
+        else if (all.Length > 1)
+            Send(EncodeBlocks(all));
     }
 
     /// <summary>Removes and returns the oldest item, waiting as long as it takes for one.</summary>
@@ -113,8 +115,8 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     public T Get()
     {
         ThrowIfClosed();
-        if (TakeHere() is { } here)
-            return Decode(here);
+        if (TakeHere(out var here))
+            return here;
         var taken = (Taken)Request(id => new Take(_token, id, null, _local), timeout: null, "Get");
         return Decode(taken.Item!);
     }
@@ -131,11 +133,8 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or must be Timeout.InfiniteTimeSpan).");
         ThrowIfClosed();
-        if (TakeHere() is { } here)
-        {
-            item = Decode(here);
+        if (TakeHere(out item))
             return true;
-        }
         // No timeout on the wait itself: the queue keeps the clock, so an item is never sent to a call that gave up.
         var taken = (Taken)Request(id => new Take(_token, id, timeout, _local), timeout: null, "TryGet");
         if (taken.Item is null)
@@ -158,7 +157,12 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         while (true)
         {
             foreach (var payload in part.Items)
-                items.Add(Decode(payload));
+            {
+                if (payload.Block == 0)
+                    items.Add(Decode(payload));
+                else
+                    items.AddRange(DecodeBlock(payload));
+            }
             if (part.Continuation is not { } continuation)
                 return items;
             part = (TakenAll)Request(id => new TakeRest(_token, id, continuation), timeout: null, "GetAll");
@@ -219,9 +223,63 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         }
     }
 
+    /// <summary>
+    /// The items as block payloads (arrays) of up to <see cref="WireSerializer.BatchLimit"/> bytes each:
+    /// one serialization and one queue entry per block instead of per item. Each item is checked as
+    /// <see cref="Put"/> checks it, and an item that cannot travel fails the call naming its index.
+    /// </summary>
+    private List<Payload> EncodeBlocks(T[] all)
+    {
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (all[i] is { } item && !CaptureCheck.IsStaticallySafe(item.GetType()))
+                Encode(item, i);
+        }
+        var limit = WireSerializer.BatchLimit(_client.Codec.MaximumMessageSize);
+        var blocks = new List<Payload>();
+        var start = 0;
+        var take = all.Length;
+        while (start < all.Length)
+        {
+            take = Math.Min(take, all.Length - start);
+            var part = start == 0 && take == all.Length ? all : all.AsSpan(start, take).ToArray();
+            Payload block;
+            try
+            {
+                block = _client.Codec.EncodeUnchecked(part, "the items");
+            }
+            catch (SerializationException)
+            {
+                // One of them: the message should name which.
+                for (var i = start; i < start + take; i++)
+                    Encode(all[i], i);
+                throw;
+            }
+            if (WireSerializer.WireSize(block) > limit && take > 1)
+            {
+                // Sized from what this many took, with room to spare, and halved while still too big.
+                take = (int)Math.Clamp(take * (limit * 0.9 / WireSerializer.WireSize(block)), 1, take / 2);
+                continue;
+            }
+            if (take == 1)
+                blocks.Add(Encode(all[start], start));
+            else
+                blocks.Add(block with { Block = take });
+            start += take;
+        }
+        return blocks;
+    }
+
     private static string Describe(int? index) => index is { } i ? $"The item at index {i}" : "The item";
 
     private T Decode(Payload payload) => (T)_client.Codec.Decode(payload)!;
+
+    private IEnumerable<T> DecodeBlock(Payload block) => _client.Codec.Decode(block, "the items of a PutMany") switch
+    {
+        T[] typed => typed,
+        Array array => array.Cast<T>(),
+        var other => throw new SerializationException($"The items of a PutMany came back as a {other?.GetType().Name ?? "null"}, not an array."),
+    };
 
     /// <summary>
     /// Sends the payloads in messages within the size limit. Inside a pool task they are left to the
@@ -231,7 +289,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     {
         if (TaskPutScope.Current is { } scope)
         {
-            if (payloads.Count == 1)
+            if (payloads is [{ Block: 0 }])
                 scope.Put(_client, _queue, _token, payloads[0]);
             else
                 scope.PutMany(_client, _queue, _token, Batches(payloads));
@@ -278,11 +336,17 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
 
     /// <summary>
     /// The oldest item, taken straight from the queue's items when the queue actor is in this process
-    /// and holds one; null when the call must go through the actor (nothing held, or not local).
+    /// and holds one; false when the call must go through the actor (nothing held, or not local).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The queue is closed.</exception>
-    private Payload? TakeHere() =>
-        Here() is { } items && Settled(items.TryTakeHere(out var item)) ? item : null;
+    private bool TakeHere([MaybeNullWhen(false)] out T item)
+    {
+        item = default;
+        if (Here() is not { } items || !Settled(items.TryTakeHere(out var payload, out var value)))
+            return false;
+        item = payload is not null ? Decode(payload) : (T)value!;
+        return true;
+    }
 
     /// <summary>The queue actor's items when it runs in this process (found on first use).</summary>
     private QueueItems? Here() => _local ? _items ??= QueueItems.Find(_queue) : null;

@@ -302,6 +302,61 @@ public sealed class QueueActorSpec : MultiprocSpec
         Assert.Equal(Enumerable.Range(0, 1000), taken);
     }
 
+    [Fact]
+    public async Task The_items_of_a_PutMany_block_are_counted_and_taken_one_at_a_time_in_order()
+    {
+        var queue = Queue();
+        await PutPayloadsAsync(queue, null, Block(1, 2, 3), _codec.Encode(4, "item"));
+
+        Assert.Equal(4, await CountAsync(queue));
+        Assert.Equal(1, await TakeAsync(queue));
+        Assert.Equal(2, await TakeAsync(queue));
+        Assert.Equal(2, await CountAsync(queue));
+        queue.Tell(new TakeAll(Token, 7));
+        var all = await ExpectMsgAsync<TakenAll>();
+
+        // What is left of the opened block goes out as a block again, ahead of what came after it.
+        Assert.Equal(new[] { 1, 0 }, all.Items.Select(p => p.Block));
+        Assert.Equal(new[] { 3, 4 }, all.Items.SelectMany(p => p.Block > 0 ? ((int[])_codec.Decode(p)!).AsEnumerable() : [Decode(p)]));
+    }
+
+    [Fact]
+    public async Task A_waiting_getter_gets_the_first_item_of_an_arriving_block_and_the_rest_wait_in_order()
+    {
+        var queue = Queue();
+        queue.Tell(new Take(Token, 9, null));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+
+        queue.Tell(new Put(Token, 10, [Block(5, 6, 7)], null));
+
+        Assert.Equal(5, Decode((await ExpectMsgAsync<Taken>()).Item));
+        Assert.Equal(10, (await ExpectMsgAsync<Done>()).RequestId);
+        Assert.Equal(2, await CountAsync(queue));
+        Assert.Equal(6, await TakeAsync(queue));
+        Assert.Equal(7, await TakeAsync(queue));
+    }
+
+    [Fact]
+    public async Task A_re_run_tasks_block_cut_by_items_it_put_before_adds_only_the_new_ones()
+    {
+        var queue = Queue();
+        await PutAsync(queue, new PutOrigin("pool", 1, 0, 0), 1, 2);
+
+        await PutPayloadsAsync(queue, new PutOrigin("pool", 1, 0, 0), Block(1, 2, 3, 4));
+
+        Assert.Equal(4, await CountAsync(queue));
+        Assert.Equal(new[] { 1, 2, 3, 4 }, new[] { await TakeAsync(queue), await TakeAsync(queue), await TakeAsync(queue), await TakeAsync(queue) });
+    }
+
+    private Payload Block(params int[] items) => _codec.EncodeUnchecked(items, "items") with { Block = items.Length };
+
+    private async Task PutPayloadsAsync(IActorRef queue, PutOrigin? origin, params Payload[] items)
+    {
+        var id = Interlocked.Increment(ref _nextRequest);
+        queue.Tell(new Put(Token, id, items, origin));
+        Assert.Equal(id, (await ExpectMsgAsync<Done>()).RequestId);
+    }
+
     private IActorRef Queue(long maximumReplySize = 1 << 20) =>
         Sys.ActorOf(QueueActor.Props(new QueueSetup(Token, maximumReplySize, TimeSpan.FromMinutes(1))));
 

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.Serialization;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
@@ -35,7 +37,8 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     // Timer messages carry it: the same message from anyone else is dropped.
     private readonly long _nonce = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
     // Shared with getters in this process, which take from it directly (see QueueItems).
-    private readonly QueueItems _items = new();
+    private readonly QueueItems _items;
+    private readonly PayloadCodec _codec;
     private readonly LinkedList<Getter> _getters = new();
     private readonly Dictionary<(string Pool, long Job), JobOrigins> _origins = new();
     private readonly Dictionary<long, Reservation> _reserved = new();
@@ -48,6 +51,8 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     public QueueActor(QueueSetup setup)
     {
         _setup = setup;
+        _codec = QueueClient.For(Context.System).Codec;
+        _items = new QueueItems(_codec);
 
         // First, so that nothing below ever sees a request from outside the context.
         Receive<IRequest>(request => request.Token != _setup.Token, request =>
@@ -85,26 +90,67 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         if (Refused(put))
             return;
         // A re-run's repeats are acknowledged like the originals: its task must see its put succeed.
-        var repeats = put.Origin is null ? 0 : Repeats(put.Origin, put.Items.Length);
-        var i = repeats;
-        for (; i < put.Items.Length && _getters.First is not null; i++)
-            Deliver(put.Items[i]);
-        // No one waits: the rest go in at once.
-        _items.AddRange(put.Items.AsSpan(i));
+        var count = put.Items.Sum(item => item.ItemCount);
+        var repeats = put.Origin is null ? 0 : Repeats(put.Origin, count);
+        _items.AddRange(repeats == 0 ? put.Items : Skip(put.Items, repeats));
+        ServeWaitingGetters();
         Sender.Tell(new Done(put.RequestId));
     }
 
-    private void Deliver(Payload item)
+    /// <summary>
+    /// Getters wait only while the queue is empty, so after items arrive the oldest getter takes the
+    /// oldest of them, and so on while both last.
+    /// </summary>
+    private void ServeWaitingGetters()
     {
-        // Getters wait only while the queue is empty, so the oldest getter takes the newest item.
-        if (_getters.First is { } first)
+        while (_getters.First is { } first && TryTakeOne(out var item))
         {
             _getters.RemoveFirst();
             Timers.Cancel(first.Value.TimerKey);
             HandOut(first.Value.ReplyTo, first.Value.RequestId, item, first.Value.Unacknowledged);
-            return;
         }
-        _items.Add(item);
+    }
+
+    /// <summary>The oldest item as a payload of its own; an item of a block that cannot be read here is logged and dropped.</summary>
+    private bool TryTakeOne([NotNullWhen(true)] out Payload? item)
+    {
+        while (true)
+        {
+            try
+            {
+                return _items.TryTake(out item);
+            }
+            catch (Exception e) when (e is SerializationException or ArgumentException)
+            {
+                _log.Error(e, "Dropped items of a PutMany that cannot be read in the queue's process.");
+            }
+        }
+    }
+
+    /// <summary>The items of a re-run task's put after the first <paramref name="count"/>, which were taken before.</summary>
+    private Payload[] Skip(Payload[] items, int count)
+    {
+        var kept = new List<Payload>();
+        foreach (var item in items)
+        {
+            if (count >= item.ItemCount)
+            {
+                count -= item.ItemCount;
+                continue;
+            }
+            if (count == 0)
+            {
+                kept.Add(item);
+                continue;
+            }
+            // A block cut by the repeats: its later items alone, as a block again.
+            var all = (Array)_codec.Decode(item, "the items of a PutMany")!;
+            var rest = Array.CreateInstance(all.GetType().GetElementType()!, all.Length - count);
+            Array.Copy(all, count, rest, 0, rest.Length);
+            kept.Add(_codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = rest.Length });
+            count = 0;
+        }
+        return kept.ToArray();
     }
 
     /// <summary>Sends one item to a getter, keeping it until the getter acknowledges it (unless it said it will not).</summary>
@@ -120,7 +166,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
     {
         if (Refused(take))
             return;
-        if (_items.TryTake(out var item))
+        if (TryTakeOne(out var item))
         {
             HandOut(Sender, take.RequestId, item, take.Unacknowledged);
             return;
@@ -261,12 +307,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
         var back = returned.OrderBy(r => r.Seq).ThenBy(r => r.Part).SelectMany(r => r.Items).ToList();
         _log.Info("Put {0} item(s) back: the process of getter {1} is gone.", back.Count, gone);
         _items.PutBack(back);
-        while (_getters.First is { } first && _items.TryTake(out var item))
-        {
-            _getters.RemoveFirst();
-            Timers.Cancel(first.Value.TimerKey);
-            HandOut(first.Value.ReplyTo, first.Value.RequestId, item, first.Value.Unacknowledged);
-        }
+        ServeWaitingGetters();
     }
 
     /// <summary>Answers a request to a closed queue with <see cref="QueueClosed"/>; true when it did.</summary>

@@ -185,6 +185,9 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless;
         private readonly string _poolKey;
         private Action? _whenDone;
+        private const int MaxReportsWaiting = 8;
+        // Reports sent when their chunk's puts are acknowledged (task thread only).
+        private readonly List<Task> _waiting = new();
 
         public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
         {
@@ -217,10 +220,13 @@ internal sealed class WorkerActor : ReceiveActor
                         _owner.Send(_parent, RunInitializer(welcome.Initializer), more: _inbox.Count > 0);
                         break;
                     case RunChunk chunk:
-                        _owner.Send(_parent, Run(chunk), more: _inbox.Count > 0);
+                        if (Run(chunk) is { } report)
+                            _owner.Send(_parent, report, more: _inbox.Count > 0);
                         break;
                 }
             }
+            // Reports still waiting for their puts leave before this worker is done (each wait is bounded by the put timeout).
+            Task.WaitAll([.. _waiting]);
             _whenDone?.Invoke();
         }
 
@@ -240,16 +246,33 @@ internal sealed class WorkerActor : ReceiveActor
             }
         }
 
-        private IMultiprocMessage Run(RunChunk chunk)
+        /// <summary>The chunk's report, or null when it waits for the chunk's puts and is sent once they are acknowledged.</summary>
+        private IMultiprocMessage? Run(RunChunk chunk)
         {
             using var puts = TaskPutScope.Begin(_poolKey, chunk.JobId, chunk.Start);
             var report = RunTasks(chunk);
-            // Every item the chunk's tasks put must be in its queue before the result reaches the caller.
-            if (puts.Finish() is not { } failedPut)
+            // Every item the chunk's tasks put must be in its queue before the result reaches the caller;
+            // meanwhile the next chunk runs (up to a few chunks' reports wait like this).
+            var settled = puts.FinishAsync();
+            if (settled.IsCompleted || _waiting.Count >= MaxReportsWaiting)
+                return WithPuts(chunk, report, settled.GetAwaiter().GetResult());
+            var sent = settled.ContinueWith(
+                done => _owner.Send(_parent, WithPuts(chunk, report, done.IsCompletedSuccessfully
+                    ? done.Result
+                    : (chunk.Start, done.Exception!.GetBaseException())), more: false),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _waiting.Add(sent);
+            _waiting.RemoveAll(waiting => waiting.IsCompleted);
+            return null;
+        }
+
+        private static IMultiprocMessage WithPuts(RunChunk chunk, IMultiprocMessage report, (int Item, Exception Error)? failedPut)
+        {
+            if (failedPut is not { } failed)
                 return report;
-            return report is ChunkFailed failed && failed.ItemIndex <= failedPut.Item
+            return report is ChunkFailed chunkFailed && chunkFailed.ItemIndex <= failed.Item
                 ? report
-                : new ChunkFailed(chunk.JobId, chunk.ChunkIndex, failedPut.Item, RemoteError.From(failedPut.Error));
+                : new ChunkFailed(chunk.JobId, chunk.ChunkIndex, failed.Item, RemoteError.From(failed.Error));
         }
 
         private IMultiprocMessage RunTasks(RunChunk chunk)

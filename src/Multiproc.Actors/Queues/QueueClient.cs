@@ -105,8 +105,7 @@ internal sealed class QueueClient
             return sent.Reply.GetAwaiter().GetResult();
         _pending.TryRemove(sent.Id, out _);
         if (finished < 0)
-            throw new TimeoutException(
-                $"SimpleQueue.{what} got no acknowledgement from the queue within {timeout} ('multiproc.queue.put-timeout').");
+            throw PutTimedOut(what, timeout);
         throw new ObjectDisposedException(
             "SimpleQueue", $"SimpleQueue.{what} cannot complete: the actor system it talks through has shut down.");
     }
@@ -118,6 +117,30 @@ internal sealed class QueueClient
         if (Wait(sent, Settings.PutTimeout, "Put") is QueueClosed)
             throw QueueClosedError();
     }
+
+    /// <summary>Completes when a put is acknowledged; fails as <see cref="WaitPut"/> does, without holding a thread meanwhile.</summary>
+    /// <exception cref="ObjectDisposedException">The queue is closed, or the actor system shut down.</exception>
+    /// <exception cref="TimeoutException">No acknowledgement within <c>multiproc.queue.put-timeout</c>.</exception>
+    public async Task WaitPutAsync(SentRequest sent)
+    {
+        if (!sent.Reply.IsCompleted)
+        {
+            try
+            {
+                await Task.WhenAny(sent.Reply, System.WhenTerminated).WaitAsync(Settings.PutTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _pending.TryRemove(sent.Id, out _);
+                throw PutTimedOut("Put", Settings.PutTimeout);
+            }
+        }
+        // The reply came or the system ended: the blocking call's verdict, without blocking.
+        WaitPut(sent);
+    }
+
+    private static TimeoutException PutTimedOut(string what, TimeSpan? timeout) =>
+        new($"SimpleQueue.{what} got no acknowledgement from the queue within {timeout} ('multiproc.queue.put-timeout').");
 
     /// <summary>The error of a call on a closed queue.</summary>
     public static ObjectDisposedException QueueClosedError() =>

@@ -103,7 +103,7 @@ internal sealed class TaskPutScope : IDisposable
             if (_batches.TryGetValue(queue, out var waiting))
                 Send(waiting);
             foreach (var items in batches)
-                Send(client, queue, token, items, NextOrigin(queue, items.Length));
+                Send(client, queue, token, items, NextOrigin(queue, items.Sum(item => item.ItemCount)));
         }
         SettleOverflow(client);
     }
@@ -118,6 +118,39 @@ internal sealed class TaskPutScope : IDisposable
         }
         while (TakeOutstanding(0) is { } pending)
             Settle(pending);
+        return _failure;
+    }
+
+    /// <summary>
+    /// As <see cref="Finish"/>, without blocking: the task thread can run the next chunk while this
+    /// chunk's last puts are on their way, and its result waits for them instead.
+    /// </summary>
+    public Task<(int Item, Exception Error)?> FinishAsync()
+    {
+        List<Pending> pending;
+        lock (_gate)
+        {
+            SendAll();
+            _finished = true;
+            pending = [.. _outstanding];
+            _outstanding.Clear();
+        }
+        return pending.Count == 0 ? Task.FromResult(_failure) : SettleAsync(pending);
+    }
+
+    private async Task<(int Item, Exception Error)?> SettleAsync(List<Pending> pending)
+    {
+        foreach (var put in pending)
+        {
+            try
+            {
+                await put.Client.WaitPutAsync(put.Sent).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or TimeoutException)
+            {
+                _failure ??= (put.Item, e);
+            }
+        }
         return _failure;
     }
 

@@ -14,6 +14,15 @@ internal sealed record Payload(int SerializerId, string Manifest, byte[] Bytes)
     /// <summary>The slot of the pool's shared memory that holds the bytes; null when they are in <see cref="Bytes"/>.</summary>
     public SharedRef? Shared { get; init; }
 
+    /// <summary>
+    /// 0 for one value; n for an array of n items that travel and wait in a queue together (the
+    /// items of one <c>PutMany</c>), each still taken on its own.
+    /// </summary>
+    public int Block { get; init; }
+
+    /// <summary>How many queue items this is.</summary>
+    public int ItemCount => Block > 0 ? Block : 1;
+
     /// <summary>Serialized size in bytes.</summary>
     public long Length => Shared?.Length ?? Bytes.Length;
 }

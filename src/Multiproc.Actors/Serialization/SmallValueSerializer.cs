@@ -22,6 +22,7 @@ namespace Multiproc.Actors.Serialization;
 internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
 {
     private const int MaxArity = 7;
+    private const byte ArrayFlag = 0x80;
 
     private static readonly Type[] Scalars =
     [
@@ -55,17 +56,38 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
     public override bool IncludeManifest => false;
 
     /// <summary>The bytes of <paramref name="value"/> when it is a value this serializer takes.</summary>
+    /// <remarks>
+    /// Also arrays of value tuples (a <c>PutMany</c>'s items, a chunk of <c>Starmap</c> arguments); arrays
+    /// of single numbers stay with <see cref="PrimitiveArraySerializer"/>'s block copy.
+    /// </remarks>
     public static bool TryEncode(object? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? bytes)
     {
         bytes = null;
-        if (value is null || ShapeOf(value.GetType()) is not { } shape)
+        if (value is null)
             return false;
-        // Exact for shapes without strings, so the bytes are written once into their final array.
-        var writer = new ArrayBufferWriterLite(shape.Header.Length + shape.FixedSize);
-        writer.Write(shape.Header);
-        shape.Write(value, ref writer);
-        bytes = writer.ToArray();
-        return true;
+        var type = value.GetType();
+        if (type.IsSZArray)
+        {
+            if (ShapeOf(type.GetElementType()!) is not { Header: [> 0, ..] } element)
+                return false;
+            var array = (Array)value;
+            var writer = new ArrayBufferWriterLite(element.Header.Length + 4 + array.Length * element.FixedSize);
+            writer.Write(element.ArrayHeader);
+            writer.WriteInt32(array.Length);
+            element.WriteArray(array, ref writer);
+            bytes = writer.ToArray();
+            return true;
+        }
+        if (ShapeOf(type) is not { } shape)
+            return false;
+        {
+            // Exact for shapes without strings, so the bytes are written once into their final array.
+            var writer = new ArrayBufferWriterLite(shape.Header.Length + shape.FixedSize);
+            writer.Write(shape.Header);
+            shape.Write(value, ref writer);
+            bytes = writer.ToArray();
+            return true;
+        }
     }
 
     /// <inheritdoc />
@@ -81,15 +103,28 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
     {
         if (bytes.Length == 0)
             throw new SerializationException("An empty small value.");
-        var arity = bytes[0];
-        if (arity > MaxArity || bytes.Length < 1 + Math.Max(arity, (byte)1))
+        var isArray = (bytes[0] & ArrayFlag) != 0;
+        var arity = bytes[0] & ~ArrayFlag;
+        if (arity > MaxArity || (isArray && arity == 0) || bytes.Length < 1 + Math.Max(arity, 1))
             throw new SerializationException("A small value with a malformed shape.");
-        var headerLength = 1 + Math.Max(arity, (byte)1);
+        var headerLength = 1 + Math.Max(arity, 1);
         var key = Key(bytes.AsSpan(0, headerLength));
         if (!ByKey.TryGetValue(key, out var shape))
             shape = ByKey.GetOrAdd(key, _ => ShapeFromHeader(bytes.AsSpan(0, headerLength)));
         var reader = new Reader(bytes, headerLength);
-        var value = shape.Read(ref reader);
+        object value;
+        if (isArray)
+        {
+            var count = reader.ReadInt32();
+            // Every element takes at least a byte: a count beyond the bytes left is a lie, not an allocation to make.
+            if (count < 0 || count > bytes.Length - reader.Position)
+                throw new SerializationException("A small value array with a malformed count.");
+            value = shape.ReadArray(ref reader, count);
+        }
+        else
+        {
+            value = shape.Read(ref reader);
+        }
         if (reader.Position != bytes.Length)
             throw new SerializationException("A small value with trailing bytes.");
         return value;
@@ -124,7 +159,8 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
 
     private static Shape ShapeFromHeader(ReadOnlySpan<byte> header)
     {
-        var codes = header[0] == 0 ? header.Slice(1, 1) : header[1..];
+        var arity = header[0] & ~ArrayFlag;
+        var codes = arity == 0 ? header.Slice(1, 1) : header[1..];
         var fields = new Type[codes.Length];
         for (var i = 0; i < codes.Length; i++)
         {
@@ -132,7 +168,7 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
                 throw new SerializationException($"A small value with an unknown field code {codes[i]}.");
             fields[i] = Scalars[codes[i]];
         }
-        var type = header[0] == 0 ? fields[0] : header[0] >= 2 ? TupleDefinitions[header[0] - 2].MakeGenericType(fields) : null;
+        var type = arity == 0 ? fields[0] : arity >= 2 ? TupleDefinitions[arity - 2].MakeGenericType(fields) : null;
         return (type is null ? null : ShapeOf(type)) ?? throw new SerializationException("A small value with a malformed shape.");
     }
 
@@ -147,7 +183,9 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
     private static ulong Key(ReadOnlySpan<byte> header)
     {
         ulong key = 0;
-        foreach (var b in header)
+        // The array flag is not part of the element's shape.
+        key = (ulong)(header[0] & ~ArrayFlag);
+        foreach (var b in header[1..])
             key = key << 8 | b;
         return key;
     }
@@ -157,67 +195,95 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
     {
         public byte[] Header { get; } = header;
 
+        /// <summary>The header of an array of such values.</summary>
+        public byte[] ArrayHeader { get; } = [(byte)(header[0] | ArrayFlag), .. header.AsSpan(1)];
+
         /// <summary>The bytes of the fields when none is a string (a string's length varies: then a first guess).</summary>
         public int FixedSize { get; } = header.Skip(1).Sum(code => SizeOf(Scalars[code]));
 
         public abstract void Write(object value, ref ArrayBufferWriterLite writer);
 
         public abstract object Read(ref Reader reader);
+
+        public abstract void WriteArray(Array values, ref ArrayBufferWriterLite writer);
+
+        public abstract Array ReadArray(ref Reader reader, int count);
     }
 
-    private sealed class ScalarShape<T>(byte[] header) : Shape(header)
+    private abstract class Shape<T>(byte[] header) : Shape(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer) => Field<T>.Write((T)value, ref writer);
+        public override void Write(object value, ref ArrayBufferWriterLite writer) => WriteValue((T)value, ref writer);
 
-        public override object Read(ref Reader reader) => Field<T>.Read(ref reader)!;
-    }
+        public override object Read(ref Reader reader) => ReadValue(ref reader)!;
 
-    private sealed class TupleShape<T1, T2>(byte[] header) : Shape(header)
-    {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        public override void WriteArray(Array values, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2>)value;
+            foreach (var value in (T[])values)
+                WriteValue(value, ref writer);
+        }
+
+        public override Array ReadArray(ref Reader reader, int count)
+        {
+            var values = new T[count];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = ReadValue(ref reader);
+            return values;
+        }
+
+        protected abstract void WriteValue(T value, ref ArrayBufferWriterLite writer);
+
+        protected abstract T ReadValue(ref Reader reader);
+    }
+
+    private sealed class ScalarShape<T>(byte[] header) : Shape<T>(header)
+    {
+        protected override void WriteValue(T value, ref ArrayBufferWriterLite writer) => Field<T>.Write(value, ref writer);
+
+        protected override T ReadValue(ref Reader reader) => Field<T>.Read(ref reader);
+    }
+
+    private sealed class TupleShape<T1, T2>(byte[] header) : Shape<(T1, T2)>(header)
+    {
+        protected override void WriteValue((T1, T2) t, ref ArrayBufferWriterLite writer)
+        {
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
         }
 
-        public override object Read(ref Reader reader) => (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader));
+        protected override (T1, T2) ReadValue(ref Reader reader) => (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader));
     }
 
-    private sealed class TupleShape<T1, T2, T3>(byte[] header) : Shape(header)
+    private sealed class TupleShape<T1, T2, T3>(byte[] header) : Shape<(T1, T2, T3)>(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        protected override void WriteValue((T1, T2, T3) t, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2, T3>)value;
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
             Field<T3>.Write(t.Item3, ref writer);
         }
 
-        public override object Read(ref Reader reader) =>
+        protected override (T1, T2, T3) ReadValue(ref Reader reader) =>
             (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader), Field<T3>.Read(ref reader));
     }
 
-    private sealed class TupleShape<T1, T2, T3, T4>(byte[] header) : Shape(header)
+    private sealed class TupleShape<T1, T2, T3, T4>(byte[] header) : Shape<(T1, T2, T3, T4)>(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        protected override void WriteValue((T1, T2, T3, T4) t, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2, T3, T4>)value;
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
             Field<T3>.Write(t.Item3, ref writer);
             Field<T4>.Write(t.Item4, ref writer);
         }
 
-        public override object Read(ref Reader reader) =>
+        protected override (T1, T2, T3, T4) ReadValue(ref Reader reader) =>
             (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader), Field<T3>.Read(ref reader), Field<T4>.Read(ref reader));
     }
 
-    private sealed class TupleShape<T1, T2, T3, T4, T5>(byte[] header) : Shape(header)
+    private sealed class TupleShape<T1, T2, T3, T4, T5>(byte[] header) : Shape<(T1, T2, T3, T4, T5)>(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        protected override void WriteValue((T1, T2, T3, T4, T5) t, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2, T3, T4, T5>)value;
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
             Field<T3>.Write(t.Item3, ref writer);
@@ -225,16 +291,15 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
             Field<T5>.Write(t.Item5, ref writer);
         }
 
-        public override object Read(ref Reader reader) =>
+        protected override (T1, T2, T3, T4, T5) ReadValue(ref Reader reader) =>
             (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader), Field<T3>.Read(ref reader), Field<T4>.Read(ref reader),
                 Field<T5>.Read(ref reader));
     }
 
-    private sealed class TupleShape<T1, T2, T3, T4, T5, T6>(byte[] header) : Shape(header)
+    private sealed class TupleShape<T1, T2, T3, T4, T5, T6>(byte[] header) : Shape<(T1, T2, T3, T4, T5, T6)>(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        protected override void WriteValue((T1, T2, T3, T4, T5, T6) t, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2, T3, T4, T5, T6>)value;
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
             Field<T3>.Write(t.Item3, ref writer);
@@ -243,16 +308,15 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
             Field<T6>.Write(t.Item6, ref writer);
         }
 
-        public override object Read(ref Reader reader) =>
+        protected override (T1, T2, T3, T4, T5, T6) ReadValue(ref Reader reader) =>
             (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader), Field<T3>.Read(ref reader), Field<T4>.Read(ref reader),
                 Field<T5>.Read(ref reader), Field<T6>.Read(ref reader));
     }
 
-    private sealed class TupleShape<T1, T2, T3, T4, T5, T6, T7>(byte[] header) : Shape(header)
+    private sealed class TupleShape<T1, T2, T3, T4, T5, T6, T7>(byte[] header) : Shape<(T1, T2, T3, T4, T5, T6, T7)>(header)
     {
-        public override void Write(object value, ref ArrayBufferWriterLite writer)
+        protected override void WriteValue((T1, T2, T3, T4, T5, T6, T7) t, ref ArrayBufferWriterLite writer)
         {
-            var t = (ValueTuple<T1, T2, T3, T4, T5, T6, T7>)value;
             Field<T1>.Write(t.Item1, ref writer);
             Field<T2>.Write(t.Item2, ref writer);
             Field<T3>.Write(t.Item3, ref writer);
@@ -262,7 +326,7 @@ internal sealed class SmallValueSerializer : Akka.Serialization.Serializer
             Field<T7>.Write(t.Item7, ref writer);
         }
 
-        public override object Read(ref Reader reader) =>
+        protected override (T1, T2, T3, T4, T5, T6, T7) ReadValue(ref Reader reader) =>
             (Field<T1>.Read(ref reader), Field<T2>.Read(ref reader), Field<T3>.Read(ref reader), Field<T4>.Read(ref reader),
                 Field<T5>.Read(ref reader), Field<T6>.Read(ref reader), Field<T7>.Read(ref reader));
     }

@@ -36,10 +36,10 @@ internal sealed class WireSerializer : SerializerWithStringManifest
 
     /// <summary>
     /// The bytes a message with a layout here spends on each item beyond the item's own payload and
-    /// manifest (presence flag, serializer id, manifest length, byte count), rounded up: what
+    /// manifest (kind, serializer id, manifest length, a block's item count, byte count), rounded up: what
     /// batching counts per item so that no message outgrows the frame.
     /// </summary>
-    public const int PerItemOverhead = 16;
+    public const int PerItemOverhead = 24;
 
     /// <summary>
     /// The most bytes of payloads batched into one message (chunks of a dispatch pass, reports, a
@@ -326,7 +326,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     {
         if (payload is null)
             return 1;
-        var head = 1 + 4 + StringSize(payload.Manifest);
+        var head = 1 + 4 + StringSize(payload.Manifest) + (payload.Block > 0 ? 4 : 0);
         return payload.Shared is null ? (int)Math.Min(int.MaxValue - 1024, head + 4L + payload.Bytes.Length) : head + 4 + 8;
     }
 
@@ -343,6 +343,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     private const byte NoPayload = 0;
     private const byte InlinePayload = 1;
     private const byte SharedPayload = 2;
+    private const byte BlockPayload = 3;
 
     private static void WritePayload(BinaryWriter w, Payload? payload)
     {
@@ -351,9 +352,11 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             w.Write(NoPayload);
             return;
         }
-        w.Write(payload.Shared is null ? InlinePayload : SharedPayload);
+        w.Write(payload.Shared is not null ? SharedPayload : payload.Block > 0 ? BlockPayload : InlinePayload);
         w.Write(payload.SerializerId);
         w.Write(payload.Manifest);
+        if (payload.Shared is null && payload.Block > 0)
+            w.Write(payload.Block);
         if (payload.Shared is { } shared)
         {
             w.Write(shared.Slot);
@@ -375,8 +378,17 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         {
             InlinePayload => new Payload(serializerId, manifest, r.ReadBytes(r.ReadInt32())),
             SharedPayload => new Payload(serializerId, manifest, []) { Shared = new SharedRef(r.ReadInt32(), r.ReadInt64()) },
+            BlockPayload => ReadBlock(r, serializerId, manifest),
             _ => throw new System.Runtime.Serialization.SerializationException($"Unknown payload kind {kind}."),
         };
+    }
+
+    private static Payload ReadBlock(BinaryReader r, int serializerId, string manifest)
+    {
+        var block = r.ReadInt32();
+        if (block <= 0)
+            throw new System.Runtime.Serialization.SerializationException($"A block of {block} items.");
+        return new Payload(serializerId, manifest, r.ReadBytes(r.ReadInt32())) { Block = block };
     }
 
     private static void WriteError(BinaryWriter w, RemoteError? error)

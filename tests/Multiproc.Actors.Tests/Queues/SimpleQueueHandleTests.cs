@@ -103,6 +103,38 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
     }
 
     [Fact]
+    public void PutMany_items_between_Puts_are_each_taken_once_in_order_by_Get_TryGet_and_GetAll()
+    {
+        var queue = Handle<(int Pid, int Value)>();
+        queue.Put((1, 0));
+        queue.PutMany(Enumerable.Range(1, 20_000).Select(v => (2, v)));
+        queue.Put((3, 20_001));
+
+        var taken = new List<(int Pid, int Value)> { queue.Get(), queue.Get() };
+        Assert.True(queue.TryGet(TimeSpan.Zero, out var third));
+        taken.Add(third);
+        Assert.False(queue.IsEmpty);
+        taken.AddRange(queue.GetAll());
+
+        Assert.Equal(Enumerable.Range(0, 20_002), taken.Select(t => t.Value));
+        Assert.Equal([1, .. Enumerable.Repeat(2, 20_000), 3], taken.Select(t => t.Pid));
+        Assert.True(queue.IsEmpty);
+    }
+
+    [Fact]
+    public void PutMany_with_an_item_that_cannot_travel_names_its_index_and_puts_nothing()
+    {
+        var queue = Handle<object>();
+
+        var error = Assert.Throws<ArgumentException>(() => queue.PutMany(["fine", 2, new MemoryStream()]));
+
+        Assert.Contains("index 2", error.Message);
+        Assert.True(queue.IsEmpty);
+        queue.PutMany(["a", 1, (2, "b")]);
+        Assert.Equal(new object[] { "a", 1, (2, "b") }, queue.GetAll());
+    }
+
+    [Fact]
     public void After_Close_puts_and_gets_throw_ObjectDisposedException_and_Close_again_is_harmless()
     {
         var queue = Handle<int>();

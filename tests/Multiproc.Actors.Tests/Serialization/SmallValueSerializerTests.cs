@@ -14,6 +14,7 @@ public sealed class SmallValueSerializerTests : MultiprocSpec
         (byte)255, (sbyte)-128, 'ß', 12.345m, "", "héllo, 世界",
         (4711, 3), (1, "two", 3.0), (true, 'x', long.MinValue, (byte)1), (1, 2, 3, 4, 5), ("a", "b", "c", "d", "e", "f"),
         (1, 2L, 3.0, 4f, "5", '6', (short)7), (7, (string)null!),
+        new[] { (1, 2), (3, 4) }, new[] { (1, "a"), (2, null!) }, Array.Empty<(long, bool)>(),
     ];
 
     [Theory]
@@ -31,9 +32,23 @@ public sealed class SmallValueSerializerTests : MultiprocSpec
         Assert.True(payload.Bytes.Length <= 1 + 7 + (value is string s ? 4 + 3 * s.Length : 64), $"{payload.Bytes.Length} bytes");
     }
 
+    [Fact]
+    public void An_array_of_a_thousand_pairs_takes_eight_bytes_a_pair()
+    {
+        var codec = new PayloadCodec(Sys, 1 << 20);
+        var pairs = Enumerable.Range(0, 1000).Select(i => (Environment.ProcessId, i)).ToArray();
+
+        var payload = codec.Encode(pairs, "the pairs");
+
+        Assert.Equal(SmallId, payload.SerializerId);
+        Assert.Equal(3 + 4 + 8 * 1000, payload.Bytes.Length);
+        Assert.Equal(pairs, codec.Decode(payload));
+    }
+
     public static TheoryData<object> OtherValues() =>
     [
-        DayOfWeek.Friday, ((1, 2), 3), (1, DayOfWeek.Monday), Tuple.Create(1, 2), new[] { (1, 2) }, new DateTime(2026, 11, 26),
+        DayOfWeek.Friday, ((1, 2), 3), (1, DayOfWeek.Monday), Tuple.Create(1, 2), new[] { (1, DayOfWeek.Monday) }, new DateTime(2026, 11, 26),
+        new[] { 1, 2 }, new object[] { (1, 2) }, new[] { "a", "b" },
         (1, 2, 3, 4, 5, 6, 7, 8),
     ];
 
@@ -69,6 +84,9 @@ public sealed class SmallValueSerializerTests : MultiprocSpec
     [InlineData(new byte[] { 9, 0, 0, 0, 0, 0, 0, 0, 0, 0 })]
     [InlineData(new byte[] { 2, 0, 4, 1, 0, 0, 0, 100, 0, 0, 0 })]
     [InlineData(new byte[] { 0, 3, 2 })]
+    [InlineData(new byte[] { 0x80, 0 })]
+    [InlineData(new byte[] { 0x82, 0, 0, 255, 255, 255, 127 })]
+    [InlineData(new byte[] { 0x82, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0 })]
     public void Malformed_bytes_fail_with_SerializationException(byte[] bytes)
     {
         var small = new SmallValueSerializer((ExtendedActorSystem)Sys);
