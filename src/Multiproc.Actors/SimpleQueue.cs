@@ -206,12 +206,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     /// <param name="index">Its index in a <see cref="PutMany"/>, for messages.</param>
     private Payload Encode(T item, int? index)
     {
-        // The description is built only for a message: a put of small items costs little more than this.
-        if (item is not null && !CaptureCheck.IsStaticallySafe(item.GetType()))
-        {
-            var what = Describe(index);
-            CaptureCheck.Ensure(item, path => path.Length == 0 ? what : $"Member '{path}' of {what.ToLowerInvariant()}", "item");
-        }
+        Check(item, index);
         try
         {
             return _client.Codec.Encode(item, "item");
@@ -223,6 +218,17 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
         }
     }
 
+    /// <summary>Refuses an item holding process-local state (a stream, a lock...), naming it.</summary>
+    private static void Check(T item, int? index)
+    {
+        // The description is built only for a message: a put of small items costs little more than this.
+        if (item is not null && !CaptureCheck.IsStaticallySafe(item.GetType()))
+        {
+            var what = Describe(index);
+            CaptureCheck.Ensure(item, path => path.Length == 0 ? what : $"Member '{path}' of {what.ToLowerInvariant()}", "item");
+        }
+    }
+
     /// <summary>
     /// The items as block payloads (arrays) of up to <see cref="WireSerializer.BatchLimit"/> bytes each:
     /// one serialization and one queue entry per block instead of per item. Each item is checked as
@@ -231,10 +237,7 @@ public sealed class SimpleQueue<T> : IDisposable, ISurrogated
     private List<Payload> EncodeBlocks(T[] all)
     {
         for (var i = 0; i < all.Length; i++)
-        {
-            if (all[i] is { } item && !CaptureCheck.IsStaticallySafe(item.GetType()))
-                Encode(item, i);
-        }
+            Check(all[i], i);
         var limit = WireSerializer.BatchLimit(_client.Codec.MaximumMessageSize);
         var blocks = new List<Payload>();
         var start = 0;

@@ -254,6 +254,7 @@ internal sealed class WorkerActor : ReceiveActor
             // Every item the chunk's tasks put must be in its queue before the result reaches the caller;
             // meanwhile the next chunk runs (up to a few chunks' reports wait like this).
             var settled = puts.FinishAsync();
+            _waiting.RemoveAll(waiting => waiting.IsCompleted);
             if (settled.IsCompleted || _waiting.Count >= MaxReportsWaiting)
                 return WithPuts(chunk, report, settled.GetAwaiter().GetResult());
             var sent = settled.ContinueWith(
@@ -262,7 +263,6 @@ internal sealed class WorkerActor : ReceiveActor
                     : (chunk.Start, done.Exception!.GetBaseException())), more: false),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             _waiting.Add(sent);
-            _waiting.RemoveAll(waiting => waiting.IsCompleted);
             return null;
         }
 

@@ -6,7 +6,7 @@ namespace Multiproc.Actors.Queues;
 
 /// <summary>
 /// The puts of one chunk of pool tasks, on the worker's task thread. Puts inside a task return at
-/// once (pipelined); the chunk's result is sent only after <see cref="Finish"/> has seen every one
+/// once (pipelined); the chunk's result is sent only after <see cref="FinishAsync"/> has seen every one
 /// acknowledged, so every item a task put is in its queue before the task's result reaches the
 /// caller. Each item carries its task's input position and its sequence number among the items that
 /// task put to that queue, so that the queue drops the repeats of a task re-run after its worker died.
@@ -108,22 +108,11 @@ internal sealed class TaskPutScope : IDisposable
         SettleOverflow(client);
     }
 
-    /// <summary>Waits for every put of the chunk; the first that failed, with its task's input position.</summary>
-    public (int Item, Exception Error)? Finish()
-    {
-        lock (_gate)
-        {
-            SendAll();
-            _finished = true;
-        }
-        while (TakeOutstanding(0) is { } pending)
-            Settle(pending);
-        return _failure;
-    }
-
     /// <summary>
-    /// As <see cref="Finish"/>, without blocking: the task thread can run the next chunk while this
-    /// chunk's last puts are on their way, and its result waits for them instead.
+    /// Sends what the chunk's tasks put and has not left yet; completes when every put of the chunk
+    /// is acknowledged, with the first that failed and its task's input position. Does not block: the
+    /// task thread runs the next chunk while these puts are on their way, and this chunk's result
+    /// waits for them instead.
     /// </summary>
     public Task<(int Item, Exception Error)?> FinishAsync()
     {

@@ -285,7 +285,7 @@ public sealed class SimpleQueueHandleTests : MultiprocSpec
             using var scope = TaskPutScope.Begin("pool", 1, 7);
             TaskPutScope.OnTaskStart();
             task();
-            Assert.Null(scope.Finish());
+            Assert.Null(scope.FinishAsync().GetAwaiter().GetResult());
         }
     }
 
