@@ -362,12 +362,8 @@ public sealed class QueueActorSpec : MultiprocSpec
 
     private Task PutAsync(IActorRef queue, params int[] items) => PutAsync(queue, null, items);
 
-    private async Task PutAsync(IActorRef queue, PutOrigin? origin, params int[] items)
-    {
-        var id = Interlocked.Increment(ref _nextRequest);
-        queue.Tell(new Put(Token, id, items.Select(i => _codec.Encode(i, "item")).ToArray(), origin));
-        Assert.Equal(id, (await ExpectMsgAsync<Done>()).RequestId);
-    }
+    private Task PutAsync(IActorRef queue, PutOrigin? origin, params int[] items) =>
+        PutPayloadsAsync(queue, origin, items.Select(i => _codec.Encode(i, "item")).ToArray());
 
     private async Task<int> TakeAsync(IActorRef queue)
     {
