@@ -144,10 +144,19 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
                 continue;
             }
             // A block cut by the repeats: its later items alone, as a block again.
-            var all = (Array)_codec.Decode(item, "the items of a PutMany")!;
-            var rest = Array.CreateInstance(all.GetType().GetElementType()!, all.Length - count);
-            Array.Copy(all, count, rest, 0, rest.Length);
-            kept.Add(_codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = rest.Length });
+            try
+            {
+                var all = (Array)_codec.Decode(item, "the items of a PutMany")!;
+                var rest = Array.CreateInstance(all.GetType().GetElementType()!, all.Length - count);
+                Array.Copy(all, count, rest, 0, rest.Length);
+                kept.Add(_codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = rest.Length });
+            }
+            catch (Exception e) when (e is SerializationException or InvalidCastException)
+            {
+                // Unreadable here, so not to be cut: whole, its repeats twice, rather than lost.
+                _log.Warning("Kept a re-run task's block of {0} items whole, {1} of them again: {2}", item.ItemCount, count, e.Message);
+                kept.Add(item);
+            }
             count = 0;
         }
         return kept.ToArray();
