@@ -10,9 +10,10 @@ namespace Multiproc.Actors.Serialization;
 /// <summary>
 /// Single small values — a number, a <see cref="bool"/>, a <see cref="char"/>, a <see cref="string"/>,
 /// or a <see cref="ValueTuple"/> of 2 to 7 of those, like the <c>(pid, value)</c> items of the seed's
-/// queue workflow — as a few bytes: a shape (one code per field) and the fields' raw bytes. Hyperion
-/// writes the full type name for each such value (177 bytes for an <c>(int, int)</c>) and reads it
-/// back by name, about 2 µs a value; this takes a few dozen nanoseconds.
+/// queue workflow — as a few bytes: a shape (one code per field) and the fields' raw bytes; and arrays
+/// of such tuples (a <c>PutMany</c> block) as the shape, a count and the fields. Hyperion writes the
+/// full type name for each such value (177 bytes for an <c>(int, int)</c>) and reads it back by name,
+/// ~2 µs a value; this takes a few hundred nanoseconds, most of it Akka's envelope around it.
 /// </summary>
 /// <remarks>
 /// Not bound to types in the configuration (a binding cannot name every tuple): <see cref="PayloadCodec"/>
