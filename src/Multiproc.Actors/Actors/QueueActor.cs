@@ -146,10 +146,7 @@ internal sealed class QueueActor : ReceiveActor, IWithTimers
             // A block cut by the repeats: its later items alone, as a block again.
             try
             {
-                var all = (Array)_codec.Decode(item, "the items of a PutMany")!;
-                var rest = Array.CreateInstance(all.GetType().GetElementType()!, all.Length - count);
-                Array.Copy(all, count, rest, 0, rest.Length);
-                kept.Add(_codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = rest.Length });
+                kept.Add(QueueItems.BlockFrom(_codec, (Array)_codec.Decode(item, "the items of a PutMany")!, count));
             }
             catch (Exception e) when (e is SerializationException or InvalidCastException)
             {

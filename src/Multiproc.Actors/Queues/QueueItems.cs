@@ -237,10 +237,15 @@ internal sealed class QueueItems
     {
         if (_opened is not { } opened)
             return null;
-        var left = opened.Length - _next;
-        var rest = Array.CreateInstance(opened.GetType().GetElementType()!, left);
-        Array.Copy(opened, _next, rest, 0, left);
         _opened = null;
-        return _codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = left };
+        return BlockFrom(_codec, opened, _next);
+    }
+
+    /// <summary>The items of <paramref name="items"/> from <paramref name="start"/> on, as a block payload.</summary>
+    public static Payload BlockFrom(PayloadCodec codec, Array items, int start)
+    {
+        var rest = Array.CreateInstance(items.GetType().GetElementType()!, items.Length - start);
+        Array.Copy(items, start, rest, 0, rest.Length);
+        return codec.EncodeUnchecked(rest, "the items of a PutMany") with { Block = rest.Length };
     }
 }
