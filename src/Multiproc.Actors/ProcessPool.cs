@@ -166,7 +166,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
     public AsyncResult<TResult> ApplyAsync<TResult>(Func<TResult> func,
         Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
-        Result(Single(Call<int, TResult>(func, [0], 1, null)), callback, errorCallback);
+        Result(CallOne<int, TResult>(func, 0), callback, errorCallback);
 
     /// <summary>Starts <paramref name="func"/> in a worker with <paramref name="arg"/>. Python: <c>Pool.apply_async</c>.</summary>
     /// <param name="func">The function.</param>
@@ -175,7 +175,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
     public AsyncResult<TResult> ApplyAsync<T, TResult>(Func<T, TResult> func, T arg,
         Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
-        Result(Single(Call<T, TResult>(func, [arg], 1, null)), callback, errorCallback);
+        Result(CallOne<T, TResult>(func, arg), callback, errorCallback);
 
     /// <summary>Starts <paramref name="func"/> in a worker with two arguments (our extension).</summary>
     /// <param name="func">The function.</param>
@@ -185,7 +185,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <param name="errorCallback">Runs once with the exception if the call fails, likewise.</param>
     public AsyncResult<TResult> ApplyAsync<T1, T2, TResult>(Func<T1, T2, TResult> func, T1 arg1, T2 arg2,
         Action<TResult>? callback = null, Action<Exception>? errorCallback = null) =>
-        Result(Single(Call<(T1, T2), TResult>(func, [(arg1, arg2)], 1, null)), callback, errorCallback);
+        Result(CallOne<(T1, T2), TResult>(func, (arg1, arg2)), callback, errorCallback);
 
     /// <summary>
     /// Applies <paramref name="func"/> to the items lazily, yielding results in input order as they complete.
@@ -277,33 +277,43 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     private Task<IReadOnlyList<TResult>> Call<TItem, TResult>(Delegate func, IEnumerable<TItem> iterable, int? chunksize, IProgress<int>? progress)
     {
         EnsureRunning();
-        var function = _context.Functions.Encode(func, nameof(func));
+        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize is < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
         var items = iterable.ToArray();
         var sink = new MapSink<TResult>(items.Length, progress);
-        var job = Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _codec);
-        _actor.Tell(new SubmitJob(job));
+        Submit(function, functionId, items, chunksize, sink);
         return sink.Task;
     }
+
+    /// <summary>Starts a one-item call (<c>Apply</c>), whose task is completed with the value itself.</summary>
+    private Task<TResult> CallOne<TItem, TResult>(Delegate func, TItem item)
+    {
+        EnsureRunning();
+        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
+        var sink = new SingleSink<TResult>();
+        Submit(function, functionId, [item], 1, sink);
+        return sink.Task;
+    }
+
+    private void Submit<TItem>(Payload function, int functionId, TItem[] items, int? chunksize, IJobSink sink) =>
+        _actor.Tell(new SubmitJob(Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _codec, functionId)));
 
     private IAsyncEnumerable<TResult> Stream<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize, bool ordered,
         CancellationToken cancellationToken)
     {
         // Checked at the call, not at the first MoveNext: an iterator would defer these.
         EnsureRunning();
-        var function = _context.Functions.Encode(func, nameof(func));
+        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1.");
         // Enough chunks out to keep every worker's prefetch full while the consumer takes results.
         var window = Processes * (_context.Settings.Prefetch + 1);
-        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, _codec, iterable, chunksize, window);
+        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, functionId, _codec, iterable, chunksize, window);
         return call.Run(ordered, cancellationToken);
     }
-
-    private static async Task<T> Single<T>(Task<IReadOnlyList<T>> results) => (await results.ConfigureAwait(false))[0];
 
     private static AsyncResult<T> Result<T>(Task<T> task, Action<T>? callback, Action<Exception>? errorCallback) =>
         new(WithCallbacks(task, callback, errorCallback));

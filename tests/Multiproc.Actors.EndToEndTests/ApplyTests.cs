@@ -51,6 +51,32 @@ public sealed class ApplyTests(SharedPoolFixture fixture) : IClassFixture<Shared
     });
 
     [Fact]
+    public Task Interleaved_calls_of_different_functions_on_the_same_workers_each_run_their_own() => Bounded(async () =>
+    {
+        // A worker keeps each stateless function it was sent and later calls name it by id only:
+        // every call must still reach its own function, and a closure its own captured value.
+        var pool = fixture.Pool;
+        var negated = new List<AsyncResult<int>>();
+        var tripled = new List<AsyncResult<int>>();
+        var offset = new List<AsyncResult<string>>();
+        for (var i = 0; i < 200; i++)
+        {
+            negated.Add(pool.ApplyAsync(Negate, i));
+            tripled.Add(pool.ApplyAsync((int x) => x * 3, i));
+            offset.Add(pool.ApplyAsync(Offset(i, "#"), 1));
+        }
+        var mapped = await Call(() => pool.Map(Negate, Enumerable.Range(0, 50), 1));
+
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(-i, await negated[i]);
+            Assert.Equal(i * 3, await tripled[i]);
+            Assert.Equal($"#{1 + i}", await offset[i]);
+        }
+        Assert.Equal(Enumerable.Range(0, 50).Select(x => -x), mapped);
+    });
+
+    [Fact]
     public Task Apply_of_a_closure_over_serializable_values_runs_it_with_those_values() => Bounded(async () =>
     {
         var pool = fixture.Pool;
@@ -194,6 +220,8 @@ public sealed class ApplyTests(SharedPoolFixture fixture) : IClassFixture<Shared
     private static string Describe(string s) => $"{s} has {s.Length} chars";
 
     private static int Subtract(int a, int b) => a - b;
+
+    private static int Negate(int x) => -x;
 
     private static Func<int, string> Offset(int offset, string prefix) => x => prefix + (x + offset);
 

@@ -103,6 +103,36 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task A_function_with_an_id_travels_once_per_worker_and_later_jobs_carry_only_its_id()
+    {
+        var pool = await StartPool(2);
+        var worker = await Register(pool, 0);
+        var first = Submit(pool, jobId: 1, [1], chunkSize: 1, functionId: 5);
+        var chunk1 = await NextChunk(worker);
+        Assert.Equal(5, chunk1.FunctionId);
+        Assert.NotNull(chunk1.Function);
+        Reply(pool, worker, chunk1, x => x);
+        await first.Completion.Task.WaitAsync(RemainingOrDefault);
+
+        // The next job with the same function: only the id; with another function: its bytes.
+        Submit(pool, jobId: 2, [2], chunkSize: 1, functionId: 5);
+        var chunk2 = await NextChunk(worker);
+        Assert.Equal(5, chunk2.FunctionId);
+        Assert.Null(chunk2.Function);
+        Submit(pool, jobId: 3, [3], chunkSize: 1, functionId: 6);
+        var chunk3 = await NextChunk(worker);
+        Assert.Equal(6, chunk3.FunctionId);
+        Assert.NotNull(chunk3.Function);
+
+        // A worker that joins later has none of them: it is sent the bytes.
+        var other = await Register(pool, 1);
+        Submit(pool, jobId: 4, [4, 5, 6, 7], chunkSize: 1, functionId: 5);
+        var chunk4 = await NextChunk(other);
+        Assert.Equal(5, chunk4.FunctionId);
+        Assert.NotNull(chunk4.Function);
+    }
+
+    [Fact]
     public async Task A_dead_workers_chunks_run_again_on_another_worker_and_a_replacement_is_launched()
     {
         var pool = await StartPool(2);
@@ -466,13 +496,13 @@ public sealed class PoolActorSpec : MultiprocSpec
         return worker;
     }
 
-    private RecordingSink<int> Submit(IActorRef pool, long jobId, int[] items, int chunkSize)
+    private RecordingSink<int> Submit(IActorRef pool, long jobId, int[] items, int chunkSize, int functionId = 0)
     {
         var sink = new RecordingSink<int>(items.Length);
         var chunks = items.Chunk(chunkSize)
             .Select((chunk, index) => new ChunkSpec(index, index * chunkSize, chunk.Length, _codec.Encode(chunk, "items")))
             .ToList();
-        pool.Tell(new SubmitJob(new JobSpec(jobId, _codec.Encode("function", "function"), chunks, sink)));
+        pool.Tell(new SubmitJob(new JobSpec(jobId, _codec.Encode("function", "function"), chunks, sink, functionId)));
         return sink;
     }
 

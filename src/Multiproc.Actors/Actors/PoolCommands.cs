@@ -23,7 +23,7 @@ internal static class PoolCommands
     public sealed record SubmitJob(JobSpec Job) : INoSerializationVerificationNeeded;
 
     /// <summary>Opens a streaming call (<c>Imap</c>): its chunks come later, one <see cref="AddChunk"/> at a time.</summary>
-    public sealed record OpenStream(long JobId, Payload Function, IStreamSink Sink) : INoSerializationVerificationNeeded;
+    public sealed record OpenStream(long JobId, Payload Function, IStreamSink Sink, int FunctionId = 0) : INoSerializationVerificationNeeded;
 
     /// <summary>One more chunk of an open stream.</summary>
     public sealed record AddChunk(long JobId, ChunkSpec Chunk) : INoSerializationVerificationNeeded;
@@ -90,7 +90,8 @@ internal sealed record WarmWorker(int Pid, IActorRef Ref, IWorkerProcess Process
 internal sealed record ChunkSpec(int Index, int Start, int Count, Payload Items);
 
 /// <summary>A call's work as the pool actor queues it.</summary>
-internal sealed record JobSpec(long JobId, Payload Function, IReadOnlyList<ChunkSpec> Chunks, IJobSink Sink);
+/// <remarks><paramref name="FunctionId"/>: the function's id from <see cref="Functions.FunctionCache"/> (0: none, sent whole).</remarks>
+internal sealed record JobSpec(long JobId, Payload Function, IReadOnlyList<ChunkSpec> Chunks, IJobSink Sink, int FunctionId = 0);
 
 /// <summary>Where a job's results go: the typed half of a call, owned by its facade method.</summary>
 internal interface IJobSink

@@ -48,10 +48,11 @@ internal static class PoolProtocol
     /// Run a chunk. <paramref name="Function"/> travels only with a worker's first chunk of a job;
     /// <paramref name="ForgetJobs"/> lists finished jobs whose functions the worker may drop;
     /// <paramref name="ResultSlot"/> is the shared-memory slot the caller lends for large results
-    /// (<see cref="SharedSlots.None"/> for none).
+    /// (<see cref="SharedSlots.None"/> for none); <paramref name="FunctionId"/> names a stateless
+    /// function the worker keeps once sent, so that later jobs with it need not carry it (0: none).
     /// </summary>
     public sealed record RunChunk(long JobId, int ChunkIndex, int Start, Payload? Function, Payload Items, long[] ForgetJobs,
-        int ResultSlot = SharedSlots.None) : IMultiprocMessage;
+        int ResultSlot = SharedSlots.None, int FunctionId = 0) : IMultiprocMessage;
 
     /// <summary>Several chunks for one worker, dispatched in one pass: one remote message instead of one each.</summary>
     public sealed record RunChunks(RunChunk[] Chunks) : IMultiprocMessage;

@@ -182,6 +182,9 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly PayloadCodec _codec;
         private const int StatelessCacheSize = 256;
         private readonly Dictionary<long, ChunkRunner> _runners = new();
+        // Functions by the caller's id, kept while this thread serves its pool, which sends each id's
+        // bytes once; one that failed to rebuild fails every job that names it the same way.
+        private readonly Dictionary<int, (ChunkRunner? Runner, Exception? Error)> _byId = new();
         private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless;
         private readonly string _poolKey;
         private Action? _whenDone;
@@ -306,21 +309,43 @@ internal sealed class WorkerActor : ReceiveActor
             if (_runners.TryGetValue(chunk.JobId, out var runner))
                 return runner;
             if (chunk.Function is null)
-                throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
-            // The same static method or non-capturing lambda comes with every Apply: rebuild it once.
-            var content = new ContentKey(chunk.Function.Bytes);
-            if (!_stateless.TryGetValue(content, out runner))
             {
-                var function = (JobFunction)_codec.Decode(chunk.Function, "the function with its captured values")!;
-                runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
-                if (function.Stateless)
+                if (!_byId.TryGetValue(chunk.FunctionId, out var known))
+                    throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
+                runner = known.Runner ?? throw known.Error!;
+            }
+            else
+            {
+                try
                 {
-                    if (_stateless.Count >= StatelessCacheSize)
-                        _stateless.Clear();
-                    _stateless[content] = runner;
+                    runner = Rebuild(chunk.Function);
                 }
+                catch (Exception e) when (chunk.FunctionId != 0)
+                {
+                    _byId[chunk.FunctionId] = (null, e);
+                    throw;
+                }
+                if (chunk.FunctionId != 0)
+                    _byId[chunk.FunctionId] = (runner, null);
             }
             _runners[chunk.JobId] = runner;
+            return runner;
+        }
+
+        private ChunkRunner Rebuild(Payload functionPayload)
+        {
+            // The same static method or non-capturing lambda comes with every pool: rebuild it once.
+            var content = new ContentKey(functionPayload.Bytes);
+            if (_stateless.TryGetValue(content, out var runner))
+                return runner;
+            var function = (JobFunction)_codec.Decode(functionPayload, "the function with its captured values")!;
+            runner = ChunkRunner.Create(function.Function.Resolve(), function.Kind);
+            if (function.Stateless)
+            {
+                if (_stateless.Count >= StatelessCacheSize)
+                    _stateless.Clear();
+                _stateless[content] = runner;
+            }
             return runner;
         }
     }

@@ -12,19 +12,35 @@ namespace Multiproc.Actors.Functions;
 internal sealed class FunctionCache(PayloadCodec codec)
 {
     private static readonly ConcurrentDictionary<Type, bool> FieldlessTypes = new();
-    private readonly ConcurrentDictionary<(MethodInfo Method, Type DelegateType), Payload> _stateless = new();
+    private readonly ConcurrentDictionary<(MethodInfo Method, Type DelegateType), (Payload Payload, int Id)> _stateless = new();
+    private int _lastId;
 
     /// <summary>The job function payload for <paramref name="function"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="function"/> is null.</exception>
     /// <exception cref="ArgumentException">The function cannot be sent to a worker.</exception>
-    public Payload Encode(Delegate function, string parameterName)
+    public Payload Encode(Delegate function, string parameterName) => Encode(function, parameterName, out _);
+
+    /// <summary>
+    /// The job function payload for <paramref name="function"/>, and its id: the same for every
+    /// call with this stateless function in this context (a worker that has it needs only the id);
+    /// 0 for a function with state, which travels whole with each call.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="function"/> is null.</exception>
+    /// <exception cref="ArgumentException">The function cannot be sent to a worker.</exception>
+    public Payload Encode(Delegate function, string parameterName, out int id)
     {
         ArgumentNullException.ThrowIfNull(function, parameterName);
         // A multicast delegate's Method is its last target's: never let it hit the cache.
         if (!function.HasSingleTarget || !IsStateless(function))
+        {
+            id = 0;
             return Encode(function, parameterName, stateless: false);
-        return _stateless.GetOrAdd((function.Method, function.GetType()), static (_, args) => args.Cache.Encode(args.Function, args.Parameter, stateless: true),
+        }
+        var cached = _stateless.GetOrAdd((function.Method, function.GetType()),
+            static (_, args) => (args.Cache.Encode(args.Function, args.Parameter, stateless: true), Interlocked.Increment(ref args.Cache._lastId)),
             (Cache: this, Function: function, Parameter: parameterName));
+        id = cached.Id;
+        return cached.Payload;
     }
 
     private Payload Encode(Delegate function, string parameterName, bool stateless) =>

@@ -17,7 +17,7 @@ internal static class Jobs
 
     /// <summary>A whole call (<c>Map</c>, <c>Starmap</c>, <c>Apply</c>) with all its chunks.</summary>
     public static JobSpec Build<T>(long jobId, Payload functionPayload, T[] items, int? chunksize, int processes,
-        IJobSink sink, PayloadCodec codec)
+        IJobSink sink, PayloadCodec codec, int functionId = 0)
     {
         CheckItems(items, 0, items.Length);
         var chunks = new List<ChunkSpec>();
@@ -34,7 +34,7 @@ internal static class Jobs
                 codec.Release(chunk.Items);
             throw;
         }
-        return new JobSpec(jobId, functionPayload, chunks, sink);
+        return new JobSpec(jobId, functionPayload, chunks, sink, functionId);
 
         void AddChunk(int start, int count)
         {

@@ -23,3 +23,21 @@ internal sealed class MapSink<TResult>(int count, IProgress<int>? progress) : IJ
 
     public void Fail(Exception error) => _completion.TrySetException(error);
 }
+
+/// <summary>
+/// The result of a one-item call (<c>Apply</c>): completes the caller's task itself, with no
+/// list around the value and no continuation to unwrap it (a thread-pool hop per call).
+/// </summary>
+internal sealed class SingleSink<TResult> : IJobSink
+{
+    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TResult? _result;
+
+    public Task<TResult> Task => _completion.Task;
+
+    public void Accept(int start, object? results) => _result = ((TResult[])results!)[0];
+
+    public void Complete() => _completion.TrySetResult(_result!);
+
+    public void Fail(Exception error) => _completion.TrySetException(error);
+}

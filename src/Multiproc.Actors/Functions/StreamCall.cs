@@ -21,16 +21,18 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
     private readonly IActorRef _pool;
     private readonly long _jobId;
     private readonly Payload _function;
+    private readonly int _functionId;
     private readonly PayloadCodec _codec;
     private readonly IEnumerable<T> _input;
     private readonly int _chunksize;
     private readonly int _window;
 
-    public StreamCall(IActorRef pool, long jobId, Payload function, PayloadCodec codec, IEnumerable<T> input, int chunksize, int window)
+    public StreamCall(IActorRef pool, long jobId, Payload function, int functionId, PayloadCodec codec, IEnumerable<T> input, int chunksize, int window)
     {
         _pool = pool;
         _jobId = jobId;
         _function = function;
+        _functionId = functionId;
         _codec = codec;
         _input = input;
         _chunksize = chunksize;
@@ -44,7 +46,7 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
     public async IAsyncEnumerable<TResult> Run(bool ordered, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _pool.Tell(new OpenStream(_jobId, _function, this));
+        _pool.Tell(new OpenStream(_jobId, _function, this, _functionId));
         var ready = new Dictionary<int, (object? Results, Exception? Error)>();
         var submitted = 0;
         var nextToYield = 0;

@@ -226,7 +226,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     private static int Size(Payload? payload) => payload is null ? 1 : payload.Shared is null ? (int)WireSize(payload) : 64 + payload.Manifest.Length * 3;
 
     /// <summary>The exact bytes <see cref="WriteRun"/> writes.</summary>
-    private static int Size(RunChunk run) => 8 + 4 + 4 + ExactSize(run.Function) + ExactSize(run.Items) + 4 + 8 * run.ForgetJobs.Length + 4;
+    private static int Size(RunChunk run) => 8 + 4 + 4 + ExactSize(run.Function) + ExactSize(run.Items) + 4 + 8 * run.ForgetJobs.Length + 4 + 4;
 
     /// <summary>The exact bytes <see cref="WriteDone"/> writes.</summary>
     private static int Size(ChunkDone done) => 8 + 4 + ExactSize(done.Results);
@@ -242,10 +242,11 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         foreach (var job in run.ForgetJobs)
             w.Write(job);
         w.Write(run.ResultSlot);
+        w.Write(run.FunctionId);
     }
 
     private static RunChunk ReadRun(BinaryReader r) =>
-        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r), r.ReadInt32());
+        new(r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), ReadPayload(r), ReadPayload(r)!, ReadLongs(r), r.ReadInt32(), r.ReadInt32());
 
     private static void WriteDone(BinaryWriter w, ChunkDone done)
     {

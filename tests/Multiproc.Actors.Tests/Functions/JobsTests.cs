@@ -60,17 +60,23 @@ public sealed class JobsTests : MultiprocSpec
     }
 
     [Fact]
-    public void A_stateless_function_is_serialized_once_and_a_closure_every_time()
+    public void A_stateless_function_is_serialized_once_with_an_id_of_its_own_and_a_closure_every_time_without_one()
     {
         var cache = new FunctionCache(new PayloadCodec(Sys, 1 << 20));
         Func<int, int> stateless = x => x + 1;
-        Assert.Same(cache.Encode(stateless, "func"), cache.Encode(stateless, "func"));
+        Func<int, int> another = x => x + 2;
+        Assert.Same(cache.Encode(stateless, "func", out var id), cache.Encode(stateless, "func", out var again));
+        cache.Encode(another, "func", out var anotherId);
+        Assert.NotEqual(0, id);
+        Assert.Equal(id, again);
+        Assert.NotEqual(id, anotherId);
 
         var offset = 1;
         Func<int, int> closure = x => x + offset;
-        var first = cache.Encode(closure, "func");
+        var first = cache.Encode(closure, "func", out var closureId);
         offset = 2;
         Assert.NotEqual(first.Bytes, cache.Encode(closure, "func").Bytes); // the captured value is copied at each call
+        Assert.Equal(0, closureId);
     }
 
     private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>

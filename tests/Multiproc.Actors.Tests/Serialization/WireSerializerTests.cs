@@ -24,6 +24,7 @@ public sealed class WireSerializerTests : MultiprocSpec
         new RunChunk(9, 1, 100, null, Items, []),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), Items, [4, 5]),
         new RunChunk(9, 1, 100, new Payload(1, "", [9]), SharedItems, [4], ResultSlot: 3),
+        new RunChunk(9, 1, 100, null, Items, [], FunctionId: 12),
         new ChunkDone(7, 3, SharedItems),
         new Welcome(Items, "/dev/shm/multiproc-1-ab/pool-ab-1"),
         Retire.Instance,
@@ -91,7 +92,7 @@ public sealed class WireSerializerTests : MultiprocSpec
         var bytes = serializer.ToBinary(run);
         var done = serializer.ToBinary(new ChunkDone(1, 2, items));
 
-        Assert.Equal(8 + 4 + 4 + (1 + 4 + 1 + 2 + 4 + 2) + (1 + 4 + 2 + 400 + 4 + 60_000) + 4 + 16 + 4, bytes.Length);
+        Assert.Equal(8 + 4 + 4 + (1 + 4 + 1 + 2 + 4 + 2) + (1 + 4 + 2 + 400 + 4 + 60_000) + 4 + 16 + 4 + 4, bytes.Length);
         Assert.Equal(8 + 4 + (1 + 4 + 2 + 400 + 4 + 60_000), done.Length);
     }
 
