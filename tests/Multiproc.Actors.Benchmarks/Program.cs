@@ -7,16 +7,19 @@ namespace Multiproc.Actors.Benchmarks;
 /// measured for this library on the same machine.
 /// <code>
 /// dotnet run -c Release --project tests/Multiproc.Actors.Benchmarks -- [scenario ...] [--runs N]
-///     [--compare-python PATH] [--smoke] [--no-guard] [--list]
+///     [--warmup-s S] [--compare-python PATH] [--smoke] [--no-guard] [--list]
 /// </code>
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        usage: Multiproc.Actors.Benchmarks [scenario ...] [--runs N] [--compare-python PATH] [--smoke] [--no-guard] [--list]
+        usage: Multiproc.Actors.Benchmarks [scenario ...] [--runs N] [--warmup-s S] [--compare-python PATH] [--smoke] [--no-guard] [--list]
 
           scenario             one or more of the names --list prints; all of them when none is given
           --runs N             timed runs per figure after the warm-up (default 5, at least 5 for a figure to quote)
+          --warmup-s S         repeat a throughput scenario's unmeasured run until S seconds have passed (default 6;
+                               0: one run, as the Python scripts): the timed runs then see steady state, after the
+                               JIT has recompiled the hot code; the first run's figure is kept in the JSON line
           --compare-python P   also run the matching Python script (python3 P/<script>.py) in the same session,
                                right after ours, and print the ratio per figure (> 1 = we are better);
                                the Python side runs MP_BENCH_RUNS runs per figure (default: --runs)
@@ -35,6 +38,7 @@ internal static class Program
 
         var names = new List<string>();
         var runs = 5;
+        var warmUpSeconds = 6.0;
         string? pythonPath = null;
         var smoke = false;
         var guarded = true;
@@ -44,6 +48,10 @@ internal static class Program
             {
                 case "--runs" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1:
                     runs = n;
+                    i++;
+                    break;
+                case "--warmup-s" when i + 1 < args.Length && double.TryParse(args[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s >= 0:
+                    warmUpSeconds = s;
                     i++;
                     break;
                 case "--compare-python" when i + 1 < args.Length:
@@ -89,7 +97,7 @@ internal static class Program
             }
         }
 
-        var bench = new Bench(runs, smoke, new Guard(guarded && !smoke));
+        var bench = new Bench(runs, smoke, new Guard(guarded && !smoke), TimeSpan.FromSeconds(warmUpSeconds));
         Bench.Log($"{selected.Length} scenario(s), {bench.Runs} run(s) per figure{(smoke ? ", smoke mode" : "")}" +
                   $"{(bench.Guard.Enabled ? $", guard on (max {bench.Guard.MaxForeignPct} % foreign CPU per run)" : ", guard off")}" +
                   $"{(python is null ? "" : $", Python side: {python.Directory}")}; {Environment.ProcessorCount} CPUs.");

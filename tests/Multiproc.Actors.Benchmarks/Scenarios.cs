@@ -45,12 +45,16 @@ internal static class Scenarios
             Check(result.Count == n && result[^1] == n - 1 && result.Sum(x => (long)x) == expected, "Map returned wrong results.");
             return (n / wall, used);
         }
-        if (bench.WarmUp)
-            One();
+        var first = bench.WarmUpRuns(One);
         var (runs, guard) = bench.Measure(One);
         var figures = new Dictionary<string, Summary> { ["items_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
         AddCpu(figures, cpu, runs.Select(r => r.Cpu));
-        return new ScenarioOutput(figures, guard, new() { ["N"] = n, ["chunksize"] = chunksize?.ToString() ?? "default" });
+        return new ScenarioOutput(figures, guard, new()
+        {
+            ["N"] = n,
+            ["chunksize"] = chunksize?.ToString() ?? "default",
+            ["first_run_items_per_s"] = Round(first?.Rate),
+        });
     }
 
     /// <summary>latency.py's apply figure: 2,000 sequential <c>Apply(Identity, i)</c>, each timed; per run the median, p99 (nearest rank) and mean.</summary>
@@ -74,6 +78,7 @@ internal static class Scenarios
             Array.Sort(latencies);
             return (Stats.Median(latencies), Stats.Percentile(latencies, 99), latencies.Average(), used);
         }
+        var first = bench.WarmUpRuns(One);
         var (runs, guard) = bench.Measure(One);
         var figures = new Dictionary<string, Summary>
         {
@@ -82,7 +87,7 @@ internal static class Scenarios
             ["mean_us"] = Summary.Of(runs.Select(r => r.Mean)),
         };
         AddCpu(figures, cpu, runs.Select(r => r.Cpu));
-        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls });
+        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls, ["first_run_median_us"] = Round(first?.Median) });
     }
 
     /// <summary>A fresh pool and the meter of its workers' CPU, after latency.py's 500 unmeasured applies.</summary>
@@ -120,12 +125,11 @@ internal static class Scenarios
             Check(last == calls - 1, "ApplyAsync returned a wrong result.");
             return (calls / wall, used);
         }
-        if (bench.WarmUp)
-            One();
+        var first = bench.WarmUpRuns(One);
         var (runs, guard) = bench.Measure(One);
         var figures = new Dictionary<string, Summary> { ["calls_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
         AddCpu(figures, cpu, runs.Select(r => r.Cpu));
-        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls });
+        return new ScenarioOutput(figures, guard, new() { ["calls"] = calls, ["first_run_calls_per_s"] = Round(first?.Rate) });
     }
 
     /// <summary>payload.py's echo_chunk1: 200 distinct random 1 MiB <c>byte[]</c> through <c>MapAsync(Echo, data, 1)</c>.</summary>
@@ -155,8 +159,7 @@ internal static class Scenarios
             Check(result.Count == items && result[probe].AsSpan().SequenceEqual(data[probe]), "Echo returned wrong bytes.");
             return (mib / wall, used);
         }
-        if (bench.WarmUp)
-            One();
+        var first = bench.WarmUpRuns(One);
         var (runs, guard) = bench.Measure(One);
         var figures = new Dictionary<string, Summary> { ["mib_per_s"] = Summary.Of(runs.Select(r => r.Rate)) };
         AddCpu(figures, cpu, runs.Select(r => r.Cpu));
@@ -165,6 +168,7 @@ internal static class Scenarios
             ["items"] = items,
             ["item_bytes"] = size,
             ["round_trip_MiB_per_s_median"] = Math.Round(2 * Stats.Median(runs.Select(r => r.Rate)), 1),
+            ["first_run_mib_per_s"] = Round(first?.Rate),
         });
     }
 
@@ -297,12 +301,10 @@ internal static class Scenarios
                 return (wall, perWorker.Values.Order().ToArray(), used);
             }
 
-            // simplequeue.py: one unmeasured run, then the measured ones.
-            if (bench.WarmUp)
-                Once(Tasks.Produce);
+            // simplequeue.py: one unmeasured run (here: as many as the warm-up takes), then the measured ones.
+            var firstPut = bench.WarmUpRuns(() => Once(Tasks.Produce));
             var (puts, guard) = bench.Measure(() => Once(Tasks.Produce));
-            if (bench.WarmUp)
-                Once(Tasks.ProduceMany);
+            var firstMany = bench.WarmUpRuns(() => Once(Tasks.ProduceMany));
             var (many, guardMany) = bench.Measure(() => Once(Tasks.ProduceMany));
             var figures = new Dictionary<string, Summary>
             {
@@ -318,6 +320,8 @@ internal static class Scenarios
                 ["put_items_per_worker_per_run"] = puts.Select(r => r.Split).ToArray(),
                 ["putmany_items_per_worker_per_run"] = many.Select(r => r.Split).ToArray(),
                 ["putmany_guard"] = guardMany,
+                ["first_run_put_items_per_s"] = Round(n / firstPut?.Wall),
+                ["first_run_putmany_items_per_s"] = Round(n / firstMany?.Wall),
             });
         }
         finally
@@ -381,6 +385,10 @@ internal static class Scenarios
         figures[prefix + "parent_cpu_us"] = Summary.Of(list.Select(r => r.Parent));
         figures[prefix + "workers_cpu_us"] = Summary.Of(list.Select(r => r.Workers));
     }
+
+    /// <summary>A figure for the JSON notes: 3 significant digits are all a run's noise leaves (null stays null).</summary>
+    private static double? Round(double? value) =>
+        value is not { } v || v == 0 ? value : Math.Round(v, Math.Max(0, 2 - (int)Math.Floor(Math.Log10(Math.Abs(v)))));
 
     private static void Check(bool condition, string message)
     {
