@@ -18,7 +18,12 @@ internal enum CallKind
 /// holds no fields (a static method or a lambda that captures nothing), so a worker may reuse one
 /// rebuilt delegate for every job that sends the same bytes.
 /// </summary>
-internal sealed record JobFunction(FunctionRef Function, CallKind Kind, bool Stateless);
+/// <remarks>
+/// A wire message only in that <see cref="Serialization.WireSerializer"/> writes it (a compact layout:
+/// Hyperion's first use costs a new worker 60-100 ms of JIT before its first task); it travels as a
+/// payload inside <see cref="Actors.PoolProtocol.RunChunk"/>.
+/// </remarks>
+internal sealed record JobFunction(FunctionRef Function, CallKind Kind, bool Stateless) : Actors.IMultiprocMessage;
 
 /// <summary>An initializer and its arguments, as a worker receives them when it registers.</summary>
 internal sealed record InitializerCall(FunctionRef Function, object?[] Args);

@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Serialization;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Functions;
 using static Multiproc.Actors.Actors.PoolProtocol;
 using static Multiproc.Actors.Actors.QueueProtocol;
 
@@ -32,6 +34,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
     private const string TakenAllManifest = "QA";
     private const string QueueDoneManifest = "QD";
     private const string AckManifest = "QK";
+    private const string FunctionManifest = "JF";
     private const string HyperionManifest = "H";
 
     /// <summary>
@@ -77,6 +80,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         Put => PutManifest,
         Take => TakeManifest,
         Taken => TakenManifest,
+        JobFunction => FunctionManifest,
         TakenAll => TakenAllManifest,
         Done => QueueDoneManifest,
         Ack => AckManifest,
@@ -183,6 +187,8 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                 });
             case Done done:
                 return Write(8, w => w.Write(done.RequestId));
+            case JobFunction function:
+                return Write(1024, w => WriteFunction(w, function));
             case Ack ack:
                 return Write(128, w =>
                 {
@@ -217,6 +223,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             TakenAllManifest => new TakenAll(r.ReadInt64(), ReadPayloads(r), r.ReadBoolean() ? r.ReadInt64() : null),
             QueueDoneManifest => new Done(r.ReadInt64()),
             AckManifest => new Ack(r.ReadString(), r.ReadInt64()),
+            FunctionManifest => ReadFunction(r),
             HyperionManifest => _hyperion.Value.FromBinary(bytes, typeof(object)),
             _ => throw new System.Runtime.Serialization.SerializationException($"Unknown multiproc wire manifest '{manifest}'."),
         };
@@ -390,6 +397,65 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         if (block <= 0)
             throw new System.Runtime.Serialization.SerializationException($"A block of {block} items.");
         return new Payload(serializerId, manifest, r.ReadBytes(r.ReadInt32())) { Block = block };
+    }
+
+    private const byte NoTarget = 0;
+    private const byte FieldlessTarget = 1;
+    private const byte CopiedTarget = 2;
+
+    private void WriteFunction(BinaryWriter w, JobFunction function)
+    {
+        var f = function.Function;
+        w.Write(f.DelegateType);
+        w.Write(f.DeclaringType);
+        w.Write(f.MetadataToken);
+        w.Write(f.MethodName);
+        w.Write(f.MethodTypeArguments.Length);
+        foreach (var name in f.MethodTypeArguments)
+            w.Write(name);
+        w.Write(f.AssemblyPath);
+        w.Write((int)function.Kind);
+        w.Write(function.Stateless);
+        switch (f.Target)
+        {
+            case null:
+                w.Write(NoTarget);
+                break;
+            case var target when function.Stateless:
+                // No fields (a non-capturing lambda's holder): its type is all there is to copy.
+                w.Write(FieldlessTarget);
+                w.Write(target.GetType().AssemblyQualifiedName!);
+                break;
+            case var target:
+                var bytes = _hyperion.Value.ToBinary(target);
+                w.Write(CopiedTarget);
+                w.Write(bytes.Length);
+                w.Write(bytes);
+                break;
+        }
+    }
+
+    private JobFunction ReadFunction(BinaryReader r)
+    {
+        var delegateType = r.ReadString();
+        var declaringType = r.ReadString();
+        var token = r.ReadInt32();
+        var name = r.ReadString();
+        var typeArguments = new string[r.ReadInt32()];
+        for (var i = 0; i < typeArguments.Length; i++)
+            typeArguments[i] = r.ReadString();
+        var assemblyPath = r.ReadString();
+        var kind = (CallKind)r.ReadInt32();
+        var stateless = r.ReadBoolean();
+        var target = r.ReadByte() switch
+        {
+            NoTarget => null,
+            // As Hyperion copies an object: allocated, no constructor run.
+            FieldlessTarget => RuntimeHelpers.GetUninitializedObject(TypeLoader.Load(r.ReadString(), assemblyPath)),
+            CopiedTarget => _hyperion.Value.FromBinary(r.ReadBytes(r.ReadInt32()), typeof(object)),
+            var other => throw new System.Runtime.Serialization.SerializationException($"Unknown function target kind {other}."),
+        };
+        return new JobFunction(new FunctionRef(delegateType, declaringType, token, name, typeArguments, assemblyPath, target), kind, stateless);
     }
 
     private static void WriteError(BinaryWriter w, RemoteError? error)

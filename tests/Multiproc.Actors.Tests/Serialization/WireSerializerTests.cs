@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Serialization;
 using Xunit;
 using static Multiproc.Actors.Actors.PoolProtocol;
@@ -80,6 +81,31 @@ public sealed class WireSerializerTests : MultiprocSpec
         Assert.NotEqual("H", Akka.Serialization.Serialization.ManifestFor(serializer, put));
         Assert.True(bytes.Length <= items.Sum(WireSerializer.WireSize) + 256, $"{bytes.Length} bytes");
     }
+
+    [Fact]
+    public void A_function_comes_back_as_the_same_callable_from_its_compact_layout_with_its_target_copied()
+    {
+        // A static method (no target), a non-capturing lambda (a fieldless target: only its type
+        // travels) and a closure (its captured values, copied): each rebuilt and called.
+        var offset = 40;
+        Func<int, int> closure = x => x + offset;
+        Func<int, int>[] functions = [Twice, x => x * 3, closure];
+        var results = new List<int>();
+        foreach (var function in functions)
+        {
+            var encoded = new JobFunction(FunctionRef.From(function, "func"), CallKind.Map,
+                Stateless: !ReferenceEquals(function, closure));
+            var serializer = Sys.Serialization.FindSerializerFor(encoded);
+            Assert.IsType<WireSerializer>(serializer);
+            var back = (JobFunction)Sys.Serialization.Deserialize(serializer.ToBinary(encoded), serializer.Identifier,
+                Akka.Serialization.Serialization.ManifestFor(serializer, encoded));
+            Assert.Equal(encoded.Stateless, back.Stateless);
+            results.Add(((Func<int, int>)back.Function.Resolve())(2));
+        }
+        Assert.Equal([4, 6, 42], results);
+    }
+
+    private static int Twice(int x) => 2 * x;
 
     [Fact]
     public void Chunks_and_results_are_serialized_into_a_buffer_of_exactly_their_size()
