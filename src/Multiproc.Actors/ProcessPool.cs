@@ -63,7 +63,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         if (options.MaxTasksPerChild is < 1)
             throw new ArgumentOutOfRangeException("maxtasksperchild", options.MaxTasksPerChild, "maxtasksperchild must be at least 1, or null for no limit.");
         Processes = options.Processes ?? Environment.ProcessorCount;
-        _context = context ?? MultiprocContext.Default;
+        _context = context ?? MultiprocContext.DefaultFor(Processes);
         var initializer = Initializers.Encode(options.Initializer, options.InitArgs, _context.Codec);
 
         _context.Track(this);

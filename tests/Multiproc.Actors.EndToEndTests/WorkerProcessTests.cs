@@ -96,3 +96,36 @@ public sealed class ParentDeathTests
         }
     });
 }
+
+/// <summary>
+/// Workers started with a context, before its first pool exists. Runs alone (serial collection): it
+/// tells its workers from others by listing this process's children.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class PrestartedWorkerTests
+{
+    [Fact]
+    public Task Workers_started_with_a_context_serve_its_first_pool_and_those_left_end_with_the_context() => Bounded(async () =>
+    {
+        var before = ProcFs.WorkersOf(Environment.ProcessId).ToHashSet();
+        var context = MultiprocContext.Create(null, prestart: 3);
+        int[] early = [];
+        try
+        {
+            early = ProcFs.WorkersOf(Environment.ProcessId).Where(pid => !before.Contains(pid)).ToArray();
+            Assert.Equal(3, early.Length);
+
+            var pool = await Call(() => context.Pool(2));
+            Assert.Equal(new[] { 0, -1, -2, -3 }, await Call(() => pool.Map((int x) => -x, [0, 1, 2, 3], 1)));
+            Assert.Subset(early.ToHashSet(), (await WorkerPids.Of(pool)).ToHashSet());
+
+            await Deadline.Dispose(context);
+            await Eventually(() => !early.Any(ProcFs.IsWorkerAlive), TimeSpan.FromSeconds(10), () => ProcFs.Alive(early));
+        }
+        finally
+        {
+            await Deadline.Dispose(context);
+            ProcFs.KillWorkers(early);
+        }
+    });
+}

@@ -16,6 +16,9 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     private readonly Lazy<HostPaths> _paths = new(HostPaths.Discover);
     private readonly WorkerHandshake _handshake;
     private readonly ConcurrentDictionary<int, Tracked> _running = new();
+    // Workers started ahead of their pool, waiting (their actor system starting or started) for the
+    // path of the pool actor they will register with.
+    private readonly ConcurrentQueue<Tracked> _prestarted = new();
     private int _undisposed;
 
     public ProcessLauncher(string token, string workerConfig)
@@ -29,10 +32,36 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     /// <inheritdoc />
     public IWorkerProcess Launch(string parentPath, Action<int, int?> onExit)
     {
+        while (_prestarted.TryDequeue(out var early))
+        {
+            // Told where to report first: an exit from here on reaches the pool. One that has already
+            // happened was reported to no one, so that process is passed over (a late report of it
+            // names a pid the pool does not know, which it ignores).
+            early.OnExit = onExit;
+            if (!early.HasExited && early.Send(WorkerHandshake.EncodeParent(parentPath)))
+                return new Handle(early);
+        }
         var tracked = Start(WorkerProgram.Marker);
         tracked.OnExit = onExit;
         tracked.Launch((_handshake with { ParentPath = parentPath }).Encode());
         return new Handle(tracked);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> workers before the pool that will take them exists: each starts
+    /// its runtime and actor system while this process starts its own (on a machine with a core to
+    /// spare, the two starts overlap instead of following each other), then waits for the pool's
+    /// path, which <see cref="Launch"/> sends. Until then they are ended like any worker of this
+    /// launcher (<see cref="KillAll"/>, or their stdin closing with this process).
+    /// </summary>
+    public void Prestart(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var tracked = Start(WorkerProgram.Marker);
+            tracked.Launch(_handshake.EncodeStart());
+            _prestarted.Enqueue(tracked);
+        }
     }
 
     /// <summary>Starts a child process that runs one target (<see cref="ChildProgram"/>) instead of pool work.</summary>
@@ -168,6 +197,26 @@ internal sealed class ProcessLauncher : IWorkerLauncher
                 catch (IOException)
                 {
                     // The process died before reading its start (its runtime failed to load): its exit code says so.
+                }
+            }
+        }
+
+        /// <summary>Writes more of the handshake; false when the process is gone.</summary>
+        public bool Send(string stdin)
+        {
+            lock (_gate)
+            {
+                if (_released)
+                    return false;
+                try
+                {
+                    process.StandardInput.Write(stdin);
+                    process.StandardInput.Flush();
+                    return true;
+                }
+                catch (IOException)
+                {
+                    return false;
                 }
             }
         }

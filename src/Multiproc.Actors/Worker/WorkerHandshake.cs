@@ -3,23 +3,37 @@ using System.Text;
 namespace Multiproc.Actors.Worker;
 
 /// <summary>
-/// What a worker reads from its stdin before anything else: the context's token, the full path
-/// (with UID) of the actor to register with, and the HOCON its actor system needs. One line each;
-/// the config is base64 so it stays one line.
+/// What a worker reads from its stdin before anything else: the context's token, the HOCON its actor
+/// system needs, and the full path (with UID) of the actor to register with. One line each; the
+/// config is base64 so it stays one line. The path comes last: a worker started ahead of its pool
+/// (see <see cref="Launching.ProcessLauncher.Prestart"/>) starts its actor system on the first two
+/// while its parent is still starting its own, and reads the path once its pool exists.
 /// </summary>
 internal sealed record WorkerHandshake(string Token, string ParentPath, string Config)
 {
-    public string Encode() =>
-        $"{Token}\n{ParentPath}\n{Convert.ToBase64String(Encoding.UTF8.GetBytes(Config))}\n";
+    /// <summary>The whole handshake.</summary>
+    public string Encode() => EncodeStart() + EncodeParent(ParentPath);
 
-    /// <summary>Reads the handshake; null when stdin closed first (the parent died while starting us).</summary>
-    public static WorkerHandshake? Read(TextReader reader)
+    /// <summary>The token and the config: what a worker needs to start its actor system.</summary>
+    public string EncodeStart() => $"{Token}\n{Convert.ToBase64String(Encoding.UTF8.GetBytes(Config))}\n";
+
+    /// <summary>The last line: the actor to register with.</summary>
+    public static string EncodeParent(string parentPath) => $"{parentPath}\n";
+
+    /// <summary>Reads the whole handshake; null when stdin closed first (the parent died while starting us).</summary>
+    public static WorkerHandshake? Read(TextReader reader) =>
+        ReadStart(reader) is { } start && ReadParent(reader) is { } parent ? start with { ParentPath = parent } : null;
+
+    /// <summary>Reads the token and the config (with no parent path yet); null when stdin closed first.</summary>
+    public static WorkerHandshake? ReadStart(TextReader reader)
     {
         var token = reader.ReadLine();
-        var parent = reader.ReadLine();
         var config = reader.ReadLine();
-        if (token is null || parent is null || config is null)
+        if (token is null || config is null)
             return null;
-        return new WorkerHandshake(token, parent, Encoding.UTF8.GetString(Convert.FromBase64String(config)));
+        return new WorkerHandshake(token, "", Encoding.UTF8.GetString(Convert.FromBase64String(config)));
     }
+
+    /// <summary>Reads the parent's path; null when stdin closed first.</summary>
+    public static string? ReadParent(TextReader reader) => reader.ReadLine();
 }

@@ -57,15 +57,23 @@ internal static class WorkerProgram
         if (args.Length > 1 && args[1] == ChildProgram.Mode)
             return ChildProgram.Run(stdin);
         ProcessIdentity.Name = $"PoolWorker-{Environment.ProcessId}";
-        var handshake = WorkerHandshake.Read(stdin);
+        var handshake = WorkerHandshake.ReadStart(stdin);
         if (handshake is null)
             return ParentGoneExitCode;
-        WatchParent(stdin);
 
         var config = ConfigurationFactory.ParseString(WorkerOverrides)
             .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
             .WithFallback(MultiprocConfig.Default);
         var system = MultiprocConfig.StartSystem("multiproc-worker", config, ShutdownChatterFilter);
+        // Started ahead of its pool, a worker gets the pool's path only now (see ProcessLauncher.Prestart).
+        if (WorkerHandshake.ReadParent(stdin) is not { } parentPath)
+        {
+            MultiprocContext.BeginAbruptExit();
+            Environment.Exit(ParentGoneExitCode);
+            return ParentGoneExitCode;
+        }
+        handshake = handshake with { ParentPath = parentPath };
+        WatchParent(stdin);
         IActorRef parent;
         try
         {
