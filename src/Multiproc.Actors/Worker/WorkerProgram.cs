@@ -26,12 +26,14 @@ internal static class WorkerProgram
 
     // Settings only a worker needs: its own ephemeral port; no CLR exit hook, because a worker
     // whose parent is gone must exit at once rather than run a graceful shutdown; and Akka's JSON
-    // serializer built only if something uses it (see DeferredJsonSerializer).
+    // serializer and Hyperion built only if something uses them (see DeferredJsonSerializer,
+    // DeferredHyperionSerializer).
     internal const string WorkerOverrides = """
         akka.remote.dot-netty.tcp.port = 0
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
         akka.coordinated-shutdown.exit-clr = off
         akka.actor.serializers.json = "Multiproc.Actors.Worker.DeferredJsonSerializer, Multiproc.Actors"
+        akka.actor.serializers.hyperion = "Multiproc.Actors.Worker.DeferredHyperionSerializer, Multiproc.Actors"
         """;
 
     // DotNetty warns on a clean shutdown that it "may not shut down cleanly" when a channel has
