@@ -133,6 +133,44 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task A_worker_of_fast_tasks_is_refilled_in_one_message_once_half_its_prefetch_has_drained()
+    {
+        // Every chunk counts as fast here, so the pipeline may hold 8 chunks.
+        _settings = _settings with { FastTaskPrefetch = 8, FastTaskThreshold = TimeSpan.FromHours(1) };
+        var pool = await StartPool(1);
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, Enumerable.Range(0, 60).ToArray(), chunkSize: 1);
+        var held = new List<RunChunk>();
+        var handed = new List<int>(); // chunks per message, after each report
+
+        // Report the oldest chunk, one at a time, and note how many chunks each report brings.
+        while (held.Count > 0 || handed.Count == 0)
+        {
+            var batch = await worker.ReceiveOneAsync(handed.Count == 0 ? RemainingOrDefault : TimeSpan.FromMilliseconds(100)) switch
+            {
+                RunChunk one => [one],
+                RunChunks many => many.Chunks,
+                null => [],
+                var other => throw new InvalidOperationException($"Unexpected {other}"),
+            };
+            held.AddRange(batch);
+            handed.Add(batch.Length);
+            if (held.Count == 0)
+                break;
+            Reply(pool, worker, held[0], x => x);
+            held.RemoveAt(0);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 60), await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        // Once the pipeline is deep (and while the queue is long: its tail is shared out more
+        // thinly), three reports in four bring nothing and the fourth a batch of 4 that fills it again.
+        var sent = 0;
+        var middle = handed.SkipWhile(n => n < 4).Skip(1).TakeWhile(n => (sent += n) <= 40).ToList();
+        Assert.True(middle.Count >= 16, string.Join(",", handed));
+        Assert.All(middle, n => Assert.True(n is 0 or 4, $"a refill of {n}: {string.Join(",", handed)}"));
+    }
+
+    [Fact]
     public async Task A_dead_workers_chunks_run_again_on_another_worker_and_a_replacement_is_launched()
     {
         var pool = await StartPool(2);

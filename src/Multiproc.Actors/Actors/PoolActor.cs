@@ -655,7 +655,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     {
         DispatchQueued();
         foreach (var (worker, outgoing) in _outgoing)
+        {
             outgoing.SendTo(worker.Ref);
+            worker.Filling = false;
+        }
         _outgoing.Clear();
     }
 
@@ -691,11 +694,24 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Worker? target = null;
         foreach (var worker in _workers.Values)
         {
-            if (CanTakeWork(worker) && worker.InFlight.Count < PrefetchOf(worker)
+            if (CanTakeWork(worker) && HasRoom(worker)
                 && (target is null || worker.InFlight.Count < target.InFlight.Count))
                 target = worker;
         }
         return target;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="worker"/> takes another chunk in this dispatch pass. A worker topped up
+    /// whenever one chunk reported would get one chunk per message each way; instead it is refilled
+    /// once half its prefetch has drained, and then to the full prefetch in one message. It still
+    /// holds half its prefetch meanwhile, so it never waits for work. (For the plain prefetch of 2,
+    /// this is the same as any room at all.)
+    /// </summary>
+    private bool HasRoom(Worker worker)
+    {
+        var prefetch = PrefetchOf(worker);
+        return worker.InFlight.Count < prefetch && (worker.Filling || worker.InFlight.Count <= prefetch / 2);
     }
 
     /// <summary>
@@ -731,6 +747,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
         target.Forget.Clear();
         target.InFlight.Add(work);
+        target.Filling = true;
         target.Handed++;
         // Kept across re-runs, like the arguments' slot: a worker that died with it can no longer write there.
         if (work.ResultSlot < 0 && _setup.Codec.Slots is { } slots)
@@ -862,6 +879,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public bool Gone { get; set; }
 
         public List<Work> InFlight { get; } = [];
+
+        /// <summary>Being sent chunks in the current dispatch pass: it may be filled to its prefetch.</summary>
+        public bool Filling { get; set; }
+
         public int Handed { get; set; }
         public HashSet<long> KnownJobs { get; } = [];
 
