@@ -10,40 +10,21 @@ namespace Multiproc.Actors.Worker;
 /// resident memory) although nothing the library sends uses it. Same identifier and bytes as
 /// <see cref="NewtonSoftJsonSerializer"/>, so a user's own binding to "json" works unchanged.
 /// </summary>
-internal sealed class DeferredJsonSerializer : Serializer
+internal sealed class DeferredJsonSerializer : DeferredSerializer
 {
-    private readonly Lazy<NewtonSoftJsonSerializer> _json;
-    private readonly int _identifier;
-
     /// <summary>Akka's constructor when the config has no serialization-settings.json.</summary>
     public DeferredJsonSerializer(ExtendedActorSystem system)
-        : this(system, () => new NewtonSoftJsonSerializer(system))
+        : base(system, () => new NewtonSoftJsonSerializer(system), JsonIdentifier(system))
     {
     }
 
     /// <summary>Akka's constructor with serialization-settings.json.</summary>
     public DeferredJsonSerializer(ExtendedActorSystem system, Config config)
-        : this(system, () => new NewtonSoftJsonSerializer(system, config))
+        : base(system, () => new NewtonSoftJsonSerializer(system, config), JsonIdentifier(system))
     {
     }
 
-    private DeferredJsonSerializer(ExtendedActorSystem system, Func<NewtonSoftJsonSerializer> create)
-        : base(system)
-    {
-        _json = new Lazy<NewtonSoftJsonSerializer>(create);
-        // The identifier the other side of the wire knows the JSON serializer by, not one of this type's own.
-        _identifier = SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(NewtonSoftJsonSerializer), system);
-    }
-
-    /// <inheritdoc />
-    public override int Identifier => _identifier;
-
-    /// <inheritdoc />
-    public override bool IncludeManifest => false;
-
-    /// <inheritdoc />
-    public override byte[] ToBinary(object obj) => _json.Value.ToBinary(obj);
-
-    /// <inheritdoc />
-    public override object FromBinary(byte[] bytes, Type type) => _json.Value.FromBinary(bytes, type);
+    // The identifier the other side of the wire knows the JSON serializer by, not one of this type's own.
+    private static int JsonIdentifier(ExtendedActorSystem system) =>
+        SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(NewtonSoftJsonSerializer), system);
 }
