@@ -77,6 +77,18 @@ public sealed class ApplyTests(SharedPoolFixture fixture) : IClassFixture<Shared
     });
 
     [Fact]
+    public Task A_method_group_over_an_array_runs_over_that_array_each_call() => Bounded(async () =>
+    {
+        var pool = fixture.Pool;
+
+        var first = await Call(() => pool.Apply(ElementOf([10, 20, 30]), 1));
+        var second = await Call(() => pool.Apply(ElementOf([40, 50, 60]), 1));
+
+        Assert.Equal(20, first);
+        Assert.Equal(50, second);
+    });
+
+    [Fact]
     public Task Apply_of_a_closure_over_serializable_values_runs_it_with_those_values() => Bounded(async () =>
     {
         var pool = fixture.Pool;
@@ -222,6 +234,8 @@ public sealed class ApplyTests(SharedPoolFixture fixture) : IClassFixture<Shared
     private static int Subtract(int a, int b) => a - b;
 
     private static int Negate(int x) => -x;
+
+    private static Func<int, int> ElementOf(int[] values) => values.ElementAt;
 
     private static Func<int, string> Offset(int offset, string prefix) => x => prefix + (x + offset);
 

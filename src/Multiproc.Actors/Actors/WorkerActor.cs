@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Akka.Event;
 using Multiproc.Actors.Configuration;
@@ -184,7 +185,7 @@ internal sealed class WorkerActor : ReceiveActor
         private readonly Dictionary<long, ChunkRunner> _runners = new();
         // Functions by the caller's id, kept while this thread serves its pool, which sends each id's
         // bytes once; one that failed to rebuild fails every job that names it the same way.
-        private readonly Dictionary<int, (ChunkRunner? Runner, Exception? Error)> _byId = new();
+        private readonly Dictionary<int, (ChunkRunner? Runner, ExceptionDispatchInfo? Error)> _byId = new();
         private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless;
         private readonly string _poolKey;
         private Action? _whenDone;
@@ -312,7 +313,9 @@ internal sealed class WorkerActor : ReceiveActor
             {
                 if (!_byId.TryGetValue(chunk.FunctionId, out var known))
                     throw new InvalidOperationException($"Job {chunk.JobId} reached this worker without its function.");
-                runner = known.Runner ?? throw known.Error!;
+                if (known.Runner is null)
+                    known.Error!.Throw();
+                runner = known.Runner!;
             }
             else
             {
@@ -322,7 +325,7 @@ internal sealed class WorkerActor : ReceiveActor
                 }
                 catch (Exception e) when (chunk.FunctionId != 0)
                 {
-                    _byId[chunk.FunctionId] = (null, e);
+                    _byId[chunk.FunctionId] = (null, ExceptionDispatchInfo.Capture(e));
                     throw;
                 }
                 if (chunk.FunctionId != 0)

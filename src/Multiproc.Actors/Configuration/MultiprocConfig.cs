@@ -51,15 +51,16 @@ internal static class MultiprocConfig
 
     /// <summary>
     /// Turns off DotNetty's buffer leak tracking unless the process asked for it (DotNetty's own
-    /// environment variables). It follows one buffer in 128, each with a stack trace that carries
-    /// file and line numbers: read from the PDBs, ~1.5 % of a busy pool caller's CPU, plus the
-    /// memory of the symbol readers. It is a DotNetty debugging aid, and the setting is the
-    /// process's: set either variable to keep it.
+    /// environment variables, or a level other than its default set in code). It follows one buffer
+    /// in 128, each with a stack trace that carries file and line numbers: read from the PDBs,
+    /// ~1.5 % of a busy pool caller's CPU, plus the memory of the symbol readers. It is a DotNetty
+    /// debugging aid, and the setting is the process's.
     /// </summary>
     private static void QuietLeakDetector()
     {
         if (Environment.GetEnvironmentVariable("io.netty.leakDetection.level") is null
-            && Environment.GetEnvironmentVariable("io.netty.leakDetectionLevel") is null)
+            && Environment.GetEnvironmentVariable("io.netty.leakDetectionLevel") is null
+            && ResourceLeakDetector.Level == ResourceLeakDetector.DetectionLevel.Simple)
             ResourceLeakDetector.Level = ResourceLeakDetector.DetectionLevel.Disabled;
     }
 

@@ -49,6 +49,9 @@ internal sealed class FunctionCache(PayloadCodec codec)
     private static bool IsStateless(Delegate function) =>
         function.Target is null || FieldlessTypes.GetOrAdd(function.Target.GetType(), static type =>
         {
+            // An array's state is its elements, not fields (a method group over one: `table.ElementAt`).
+            if (type.IsArray)
+                return false;
             for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
             {
                 if (t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Length > 0)

@@ -56,11 +56,19 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     /// </summary>
     public void Prestart(int count)
     {
-        for (var i = 0; i < count; i++)
+        try
         {
-            var tracked = Start(WorkerProgram.Marker);
-            tracked.Launch(_handshake.EncodeStart());
-            _prestarted.Enqueue(tracked);
+            for (var i = 0; i < count; i++)
+            {
+                var tracked = Start(WorkerProgram.Marker);
+                tracked.Launch(_handshake.EncodeStart());
+                _prestarted.Enqueue(tracked);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Only a head start: what keeps a worker from starting (no dotnet host, a single-file app)
+            // fails the pool's own launch, where its caller sees it, not the context's creation.
         }
     }
 

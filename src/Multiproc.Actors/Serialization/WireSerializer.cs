@@ -427,10 +427,11 @@ internal sealed class WireSerializer : SerializerWithStringManifest
                 w.Write(target.GetType().AssemblyQualifiedName!);
                 break;
             case var target:
-                var bytes = _hyperion.Value.ToBinary(target);
+                // Through the serializer the system binds its type to (Hyperion, with the user's settings).
+                var serializer = system.Serialization.FindSerializerFor(target);
                 w.Write(CopiedTarget);
-                w.Write(bytes.Length);
-                w.Write(bytes);
+                WritePayload(w, new Payload(serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, target),
+                    serializer.ToBinary(target)));
                 break;
         }
     }
@@ -452,7 +453,9 @@ internal sealed class WireSerializer : SerializerWithStringManifest
             NoTarget => null,
             // As Hyperion copies an object: allocated, no constructor run.
             FieldlessTarget => RuntimeHelpers.GetUninitializedObject(TypeLoader.Load(r.ReadString(), assemblyPath)),
-            CopiedTarget => _hyperion.Value.FromBinary(r.ReadBytes(r.ReadInt32()), typeof(object)),
+            CopiedTarget => ReadPayload(r) is { } copied
+                ? system.Serialization.Deserialize(copied.Bytes, copied.SerializerId, copied.Manifest)
+                : throw new System.Runtime.Serialization.SerializationException("A copied function target without its bytes."),
             var other => throw new System.Runtime.Serialization.SerializationException($"Unknown function target kind {other}."),
         };
         return new JobFunction(new FunctionRef(delegateType, declaringType, token, name, typeArguments, assemblyPath, target), kind, stateless);

@@ -77,6 +77,12 @@ public sealed class JobsTests : MultiprocSpec
         offset = 2;
         Assert.NotEqual(first.Bytes, cache.Encode(closure, "func").Bytes); // the captured value is copied at each call
         Assert.Equal(0, closureId);
+
+        // A method group over an array: its elements are its state, though it declares no fields.
+        Func<int, int> overOne = new[] { 1, 2 }.ElementAt;
+        Func<int, int> overAnother = new[] { 3, 4 }.ElementAt;
+        Assert.NotEqual(cache.Encode(overOne, "func", out var arrayId).Bytes, cache.Encode(overAnother, "func").Bytes);
+        Assert.Equal(0, arrayId);
     }
 
     private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>
