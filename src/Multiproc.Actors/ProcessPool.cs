@@ -63,8 +63,10 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         if (options.MaxTasksPerChild is < 1)
             throw new ArgumentOutOfRangeException("maxtasksperchild", options.MaxTasksPerChild, "maxtasksperchild must be at least 1, or null for no limit.");
         Processes = options.Processes ?? Environment.ProcessorCount;
+        // Checked before the default context may start (and start workers for this pool ahead of it).
+        var initializerRef = Initializers.Validate(options.Initializer, options.InitArgs);
         _context = context ?? MultiprocContext.DefaultFor(Processes);
-        var initializer = Initializers.Encode(options.Initializer, options.InitArgs, _context.Codec);
+        var initializer = Initializers.EncodeChecked(initializerRef, options.InitArgs, _context.Codec);
 
         _context.Track(this);
         var name = _context.NextPoolName();

@@ -8,7 +8,16 @@ namespace Multiproc.Actors.Functions;
 /// </summary>
 internal static class Initializers
 {
-    public static Payload? Encode(Delegate? initializer, object?[]? initargs, PayloadCodec codec)
+    public static Payload? Encode(Delegate? initializer, object?[]? initargs, PayloadCodec codec) =>
+        EncodeChecked(Validate(initializer, initargs), initargs, codec);
+
+    /// <summary>Serializes an initializer <see cref="Validate"/> has checked, with its initargs; null for none.</summary>
+    public static Payload? EncodeChecked(FunctionRef? initializer, object?[]? initargs, PayloadCodec codec) =>
+        initializer is null ? null : codec.Encode(new InitializerCall(initializer, initargs ?? []), "the initializer with its initargs");
+
+    /// <summary>Checks a pool's initializer against its initargs (all but serializing them); null when there is no initializer.</summary>
+    /// <exception cref="ArgumentException">The initializer cannot be shipped, or the initargs do not fit it.</exception>
+    public static FunctionRef? Validate(Delegate? initializer, object?[]? initargs)
     {
         var args = initargs ?? [];
         if (initializer is null)
@@ -17,8 +26,7 @@ internal static class Initializers
                 throw new ArgumentException($"initargs has {args.Length} argument(s) but there is no initializer to take them.", nameof(initargs));
             return null;
         }
-        var function = Check(initializer, args, "initializer", nameof(initializer), nameof(initargs));
-        return codec.Encode(new InitializerCall(function, args), "the initializer with its initargs");
+        return Check(initializer, args, "initializer", nameof(initializer), nameof(initargs));
     }
 
     /// <summary>Makes the shippable reference of <paramref name="function"/> once <paramref name="args"/> fit its parameters.</summary>
