@@ -15,11 +15,6 @@ internal sealed class FunctionCache(PayloadCodec codec)
     private readonly ConcurrentDictionary<(MethodInfo Method, Type DelegateType), (Payload Payload, int Id)> _stateless = new();
     private int _lastId;
 
-    /// <summary>The job function payload for <paramref name="function"/>.</summary>
-    /// <exception cref="ArgumentNullException"><paramref name="function"/> is null.</exception>
-    /// <exception cref="ArgumentException">The function cannot be sent to a worker.</exception>
-    public Payload Encode(Delegate function, string parameterName) => Encode(function, parameterName, out _);
-
     /// <summary>
     /// The job function payload for <paramref name="function"/>, and its id: the same for every
     /// call with this stateless function in this context (a worker that has it needs only the id);

@@ -53,7 +53,7 @@ public sealed class JobsTests : MultiprocSpec
     public void An_argument_holding_process_local_state_is_refused()
     {
         var codec = new PayloadCodec(Sys, 1 << 20);
-        var function = new FunctionCache(codec).Encode((Func<object, int>)(_ => 0), "func");
+        var function = new FunctionCache(codec).Encode((Func<object, int>)(_ => 0), "func", out _);
         var error = Assert.Throws<ArgumentException>(() =>
             Jobs.Build(1, function, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
         Assert.Contains("index 1", error.Message);
@@ -75,13 +75,13 @@ public sealed class JobsTests : MultiprocSpec
         Func<int, int> closure = x => x + offset;
         var first = cache.Encode(closure, "func", out var closureId);
         offset = 2;
-        Assert.NotEqual(first.Bytes, cache.Encode(closure, "func").Bytes); // the captured value is copied at each call
+        Assert.NotEqual(first.Bytes, cache.Encode(closure, "func", out _).Bytes); // the captured value is copied at each call
         Assert.Equal(0, closureId);
 
         // A method group over an array: its elements are its state, though it declares no fields.
         Func<int, int> overOne = new[] { 1, 2 }.ElementAt;
         Func<int, int> overAnother = new[] { 3, 4 }.ElementAt;
-        Assert.NotEqual(cache.Encode(overOne, "func", out var arrayId).Bytes, cache.Encode(overAnother, "func").Bytes);
+        Assert.NotEqual(cache.Encode(overOne, "func", out var arrayId).Bytes, cache.Encode(overAnother, "func", out _).Bytes);
         Assert.Equal(0, arrayId);
     }
 
