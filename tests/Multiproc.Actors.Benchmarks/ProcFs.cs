@@ -60,19 +60,48 @@ internal static class ProcFs
         return found;
     }
 
-    /// <summary>CPU time (ns) used so far by every thread of <paramref name="pid"/> (0 when it is gone).</summary>
+    /// <summary>
+    /// CPU time (ns) used so far by <paramref name="pid"/>, threads that have exited included (0 when it
+    /// is gone). Live threads count to the ns (schedstat); exited ones only in the process's clock ticks
+    /// (utime + stime of /proc/&lt;pid&gt;/stat, 10 ms each, minus the live threads' ticks): summing only
+    /// the live threads made a run in which thread-pool threads retired come out negative.
+    /// </summary>
     public static long CpuNs(int pid)
     {
-        long total = 0;
+        long live = 0, liveTicks = 0;
         try
         {
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-                total += ThreadCpuNs(task) ?? 0;
+            {
+                live += ThreadCpuNs(task) ?? 0;
+                liveTicks += CpuTicks(Path.Combine(task, "stat")) ?? 0;
+            }
+            var exitedTicks = CpuTicks($"/proc/{pid}/stat") is { } all ? Math.Max(0, all - liveTicks) : 0;
+            return live + exitedTicks * NsPerTick;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            return live;
         }
-        return total;
+    }
+
+    // USER_HZ, the unit of utime and stime in /proc stat files: 100 on x86-64 and arm64 Linux.
+    private const long NsPerTick = 10_000_000;
+
+    /// <summary>utime + stime of a /proc stat file (a process's: all its threads, exited ones too), in clock ticks.</summary>
+    private static long? CpuTicks(string statPath)
+    {
+        try
+        {
+            var stat = File.ReadAllText(statPath);
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // Fields 14 and 15 of stat(5), counted from the state letter (field 3) here.
+            return long.Parse(fields[11]) + long.Parse(fields[12]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The first field of /proc/&lt;pid&gt;/task/&lt;tid&gt;/schedstat: time spent on a CPU, in ns.</summary>
