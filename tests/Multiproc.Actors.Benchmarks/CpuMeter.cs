@@ -1,7 +1,7 @@
 namespace Multiproc.Actors.Benchmarks;
 
 /// <summary>
-/// CPU time spent by this process and by a pool's worker processes over a run, from /proc schedstat:
+/// CPU time spent by this process (getrusage) and by a pool's worker processes (/proc) over a run:
 /// where a figure's time goes (caller side or worker side), for the speed work. No Python counterpart.
 /// </summary>
 internal sealed class CpuMeter
@@ -18,7 +18,7 @@ internal sealed class CpuMeter
         new(ProcFs.WorkersOf(Environment.ProcessId).Except(before).ToArray());
 
     /// <summary>CPU ns used so far: this process, and the workers together.</summary>
-    public (long Parent, long Workers) Now() => (ProcFs.CpuNs(Environment.ProcessId), _workers.Sum(ProcFs.CpuNs));
+    public (long Parent, long Workers) Now() => ((long)Environment.CpuUsage.TotalTime.TotalNanoseconds, _workers.Sum(ProcFs.CpuNs));
 
     /// <summary>CPU µs per unit since <paramref name="start"/>, this process and the workers.</summary>
     public (double Parent, double Workers) PerUnitSince((long Parent, long Workers) start, double units)
