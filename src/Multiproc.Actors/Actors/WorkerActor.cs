@@ -6,6 +6,7 @@ using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Functions;
 using Multiproc.Actors.Queues;
 using Multiproc.Actors.Serialization;
+using Multiproc.Actors.Worker;
 using static Multiproc.Actors.Actors.PoolProtocol;
 
 namespace Multiproc.Actors.Actors;
@@ -218,6 +219,7 @@ internal sealed class WorkerActor : ReceiveActor
         {
             foreach (var work in _inbox.GetConsumingEnumerable())
             {
+                QuietTrim.Busy();
                 switch (work)
                 {
                     case Welcome welcome:

@@ -8,13 +8,20 @@ namespace Multiproc.Actors.Worker;
 /// the first run of a task) leaves the GC's gen0 budget committed and the JIT's freed scratch memory
 /// in malloc's free lists: several MiB that an idle worker would keep resident for nothing. Only new
 /// code re-arms it, so a worker in steady work, or idle for good, is not trimmed again and again.
+/// A worker idle for a while with nothing to trim is looked at once a second instead of ten times:
+/// each look wakes a thread-pool thread, and an idle worker should cost its machine next to nothing.
 /// </summary>
 internal static class QuietTrim
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan SlowTick = TimeSpan.FromSeconds(1);
 
-    // An idle worker still uses 5-8 % of a core for seconds after start-up (tier-1 recompilation,
-    // Akka's 10 ms scheduler tick); a worker running tasks uses far more than this share of a tick.
+    // So many quiet ticks in a row with nothing to trim, and the worker is idle: slow ticks from then
+    // on, until a task runs (Busy) or a slow tick finds the worker busy.
+    private const int QuietTicksBeforeSlow = 20;
+
+    // An idle worker still uses a few % of a core for seconds after start-up (tier-1 recompilation,
+    // Akka's scheduler tick); a worker running tasks uses far more than this share of a tick (20 %).
     private static readonly TimeSpan QuietCpu = TimeSpan.FromMilliseconds(20);
 
     // So many methods jitted since the last trim make another worth its GC (a few ms on a small
@@ -30,12 +37,27 @@ internal static class QuietTrim
     private static TimeSpan _cpuAtTick;
     private static long _methodsAtTrim;
     private static int _busy;
+    private static int _quietTicks;
+    private static volatile bool _slow;
 
     /// <summary>Starts watching this process; call once, when the worker has started.</summary>
     public static void Start()
     {
         _cpuAtTick = Environment.CpuUsage.TotalTime;
         _timer = new Timer(_ => OnTick(), null, Tick, Tick);
+    }
+
+    /// <summary>
+    /// Back to ten looks a second: a task is running, so new code (and then a trim) may follow. Called by
+    /// the task thread for every chunk; costs a field read unless the worker was idle.
+    /// </summary>
+    public static void Busy()
+    {
+        if (!_slow)
+            return;
+        _slow = false;
+        _quietTicks = 0;
+        _timer?.Change(Tick, Tick);
     }
 
     private static void OnTick()
@@ -47,12 +69,24 @@ internal static class QuietTrim
         {
             var methods = JitInfo.GetCompiledMethodCount();
             var cpu = Environment.CpuUsage.TotalTime;
-            if (cpu - _cpuAtTick < QuietCpu && methods - _methodsAtTrim >= NewMethods)
+            var quiet = cpu - _cpuAtTick < (_slow ? QuietCpu * (SlowTick / Tick) : QuietCpu);
+            if (!quiet)
+            {
+                _quietTicks = 0;
+                Busy();
+            }
+            else if (methods - _methodsAtTrim >= NewMethods)
             {
                 Trim();
                 _methodsAtTrim = methods;
+                _quietTicks = 0;
                 // The trim's own CPU is not the worker's.
                 cpu = Environment.CpuUsage.TotalTime;
+            }
+            else if (!_slow && ++_quietTicks >= QuietTicksBeforeSlow)
+            {
+                _slow = true;
+                _timer?.Change(SlowTick, SlowTick);
             }
             _cpuAtTick = cpu;
         }
