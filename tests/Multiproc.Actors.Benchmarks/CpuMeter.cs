@@ -1,7 +1,7 @@
 namespace Multiproc.Actors.Benchmarks;
 
 /// <summary>
-/// CPU time spent by this process (getrusage) and by a pool's worker processes (/proc) over a run:
+/// CPU time spent by this process (getrusage) and by a pool's worker processes (/proc, per thread) over a run:
 /// where a figure's time goes (caller side or worker side), for the speed work. No Python counterpart.
 /// </summary>
 internal sealed class CpuMeter
@@ -17,13 +17,15 @@ internal sealed class CpuMeter
     public static CpuMeter ForWorkersSince(HashSet<int> before) =>
         new(ProcFs.WorkersOf(Environment.ProcessId).Except(before).ToArray());
 
-    /// <summary>CPU ns used so far: this process, and the workers together.</summary>
-    public (long Parent, long Workers) Now() => ((long)Environment.CpuUsage.TotalTime.TotalNanoseconds, _workers.Sum(ProcFs.CpuNs));
+    /// <summary>A reading to measure from: this process's CPU ns so far, and each worker thread's.</summary>
+    public (long Parent, Dictionary<int, long>[] Workers) Now() =>
+        ((long)Environment.CpuUsage.TotalTime.TotalNanoseconds, _workers.Select(ProcFs.ThreadsCpuNs).ToArray());
 
     /// <summary>CPU µs per unit since <paramref name="start"/>, this process and the workers.</summary>
-    public (double Parent, double Workers) PerUnitSince((long Parent, long Workers) start, double units)
+    public (double Parent, double Workers) PerUnitSince((long Parent, Dictionary<int, long>[] Workers) start, double units)
     {
         var (parent, workers) = Now();
-        return ((parent - start.Parent) / 1e3 / units, (workers - start.Workers) / 1e3 / units);
+        var workersNs = workers.Select((threads, i) => ProcFs.CpuNsBetween(start.Workers[i], threads)).Sum();
+        return ((parent - start.Parent) / 1e3 / units, workersNs / 1e3 / units);
     }
 }

@@ -60,49 +60,32 @@ internal static class ProcFs
         return found;
     }
 
-    /// <summary>
-    /// CPU time (ns) used so far by <paramref name="pid"/>, threads that have exited included (0 when it
-    /// is gone). Live threads count to the ns (schedstat); exited ones only in the process's clock ticks
-    /// (utime + stime of /proc/&lt;pid&gt;/stat, 10 ms each, minus the live threads' ticks): summing only
-    /// the live threads made a run in which thread-pool threads retired come out negative.
-    /// </summary>
-    public static long CpuNs(int pid)
+    /// <summary>CPU time (ns) used so far by each live thread of <paramref name="pid"/>, by thread id (empty when it is gone).</summary>
+    public static Dictionary<int, long> ThreadsCpuNs(int pid)
     {
-        long live = 0, liveTicks = 0;
+        var threads = new Dictionary<int, long>();
         try
         {
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
             {
-                live += ThreadCpuNs(task) ?? 0;
-                liveTicks += CpuTicks(Path.Combine(task, "stat")) ?? 0;
+                if (int.TryParse(Path.GetFileName(task), out var tid) && ThreadCpuNs(task) is { } ns)
+                    threads[tid] = ns;
             }
-            var exitedTicks = CpuTicks($"/proc/{pid}/stat") is { } all ? Math.Max(0, all - liveTicks) : 0;
-            return live + exitedTicks * NsPerTick;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return live;
         }
+        return threads;
     }
 
-    // USER_HZ, the unit of utime and stime in /proc stat files: 100 on x86-64 and arm64 Linux.
-    private const long NsPerTick = 10_000_000;
-
-    /// <summary>utime + stime of a /proc stat file (a process's: all its threads, exited ones too), in clock ticks.</summary>
-    private static long? CpuTicks(string statPath)
-    {
-        try
-        {
-            var stat = File.ReadAllText(statPath);
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // Fields 14 and 15 of stat(5), counted from the state letter (field 3) here.
-            return long.Parse(fields[11]) + long.Parse(fields[12]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return null;
-        }
-    }
+    /// <summary>
+    /// CPU time (ns) a process used between two <see cref="ThreadsCpuNs"/> readings: a thread in both
+    /// counts what it added, a thread born since counts whole, a thread gone since counts nothing.
+    /// Threads that go are mostly thread-pool threads retiring after seconds of idleness, so they used
+    /// next to nothing in between; a sum over the live threads counted their past as negative time.
+    /// </summary>
+    public static long CpuNsBetween(Dictionary<int, long> before, Dictionary<int, long> after) =>
+        after.Sum(t => t.Value - before.GetValueOrDefault(t.Key));
 
     /// <summary>The first field of /proc/&lt;pid&gt;/task/&lt;tid&gt;/schedstat: time spent on a CPU, in ns.</summary>
     public static long? ThreadCpuNs(string taskDirectory)

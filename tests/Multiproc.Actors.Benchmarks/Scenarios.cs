@@ -208,11 +208,11 @@ internal static class Scenarios
             Check(workers.Length == 2, $"Expected 2 worker processes, found {workers.Length}.");
             (double Wall, double Cpu) Timed(int? chunksize)
             {
-                var c0 = workers.Sum(ProcFs.CpuNs);
+                var c0 = workers.Select(ProcFs.ThreadsCpuNs).ToArray();
                 var t0 = Stopwatch.GetTimestamp();
                 var result = pool.MapAsync(Tasks.Work, work, chunksize).Get(CallLimit);
                 var wall = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                var cpu = (workers.Sum(ProcFs.CpuNs) - c0) / 1e9;
+                var cpu = workers.Select((pid, i) => ProcFs.CpuNsBetween(c0[i], ProcFs.ThreadsCpuNs(pid))).Sum() / 1e9;
                 Check(result[^1] == expected, "Work returned a wrong result.");
                 Check(workers.All(ProcFs.WorkersOf(Environment.ProcessId).Contains), "A worker was replaced during the run.");
                 return (wall, cpu);
