@@ -279,13 +279,13 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     private Task<IReadOnlyList<TResult>> Call<TItem, TResult>(Delegate func, IEnumerable<TItem> iterable, int? chunksize, IProgress<int>? progress)
     {
         EnsureRunning();
-        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
+        var function = _context.Functions.Encode(func, nameof(func));
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize is < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1, or null to pick one.");
         var items = iterable.ToArray();
         var sink = new MapSink<TResult>(items.Length, progress);
-        Submit(function, functionId, items, chunksize, sink);
+        Submit(function, items, chunksize, sink);
         return sink.Task;
     }
 
@@ -293,27 +293,27 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     private Task<TResult> CallOne<TItem, TResult>(Delegate func, TItem item)
     {
         EnsureRunning();
-        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
+        var function = _context.Functions.Encode(func, nameof(func));
         var sink = new SingleSink<TResult>();
-        Submit(function, functionId, [item], 1, sink);
+        Submit(function, [item], 1, sink);
         return sink.Task;
     }
 
-    private void Submit<TItem>(Payload function, int functionId, TItem[] items, int? chunksize, IJobSink sink) =>
-        _actor.Tell(new SubmitJob(Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _codec, functionId)));
+    private void Submit<TItem>(EncodedFunction function, TItem[] items, int? chunksize, IJobSink sink) =>
+        _actor.Tell(new SubmitJob(Jobs.Build(Interlocked.Increment(ref _nextJobId), function, items, chunksize, Processes, sink, _codec)));
 
     private IAsyncEnumerable<TResult> Stream<T, TResult>(Func<T, TResult> func, IEnumerable<T> iterable, int chunksize, bool ordered,
         CancellationToken cancellationToken)
     {
         // Checked at the call, not at the first MoveNext: an iterator would defer these.
         EnsureRunning();
-        var function = _context.Functions.Encode(func, nameof(func), out var functionId);
+        var function = _context.Functions.Encode(func, nameof(func));
         ArgumentNullException.ThrowIfNull(iterable);
         if (chunksize < 1)
             throw new ArgumentOutOfRangeException(nameof(chunksize), chunksize, "chunksize must be at least 1.");
         // Enough chunks out to keep every worker's prefetch full while the consumer takes results.
         var window = Processes * (_context.Settings.Prefetch + 1);
-        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, functionId, _codec, iterable, chunksize, window);
+        var call = new StreamCall<T, TResult>(_actor, Interlocked.Increment(ref _nextJobId), function, _codec, iterable, chunksize, window);
         return call.Run(ordered, cancellationToken);
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Serialization;
 using Xunit;
 using static Multiproc.Actors.Actors.PoolCommands;
@@ -70,7 +71,7 @@ public sealed class JobActorSpec : MultiprocSpec
         var chunks = Enumerable.Range(0, items / chunkSize)
             .Select(i => new ChunkSpec(i, i * chunkSize, chunkSize, _codec.Encode(new int[chunkSize], "items")))
             .ToList();
-        return (new JobSpec(1, _codec.Encode("function", "function"), chunks, sink), sink);
+        return (new JobSpec(1, new EncodedFunction(_codec.Encode("function", "function")), chunks, sink), sink);
     }
 
     private ChunkDone Done(JobSpec job, int chunkIndex, int[] results) =>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Serialization;
 using Xunit;
@@ -422,7 +423,7 @@ public sealed class PoolActorSpec : MultiprocSpec
         var pool = await StartPool(1);
         var worker = await Register(pool, 0);
         var sink = new StreamRecorder();
-        pool.Tell(new OpenStream(1, _codec.Encode("function", "function"), sink));
+        pool.Tell(new OpenStream(1, new EncodedFunction(_codec.Encode("function", "function")), sink));
         for (var i = 0; i < 3; i++)
             pool.Tell(new AddChunk(1, new ChunkSpec(i, i, 1, _codec.Encode(new[] { i }, "items"))));
 
@@ -540,7 +541,7 @@ public sealed class PoolActorSpec : MultiprocSpec
         var chunks = items.Chunk(chunkSize)
             .Select((chunk, index) => new ChunkSpec(index, index * chunkSize, chunk.Length, _codec.Encode(chunk, "items")))
             .ToList();
-        pool.Tell(new SubmitJob(new JobSpec(jobId, _codec.Encode("function", "function"), chunks, sink, functionId)));
+        pool.Tell(new SubmitJob(new JobSpec(jobId, new EncodedFunction(_codec.Encode("function", "function"), functionId), chunks, sink)));
         return sink;
     }
 

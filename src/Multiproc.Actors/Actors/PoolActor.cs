@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Multiproc.Actors.Configuration;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Launching;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.PoolCommands;
@@ -210,8 +211,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
         // A one-item call (Apply) is settled here: an aggregator actor per call would cost more than the call.
         var entry = job.Chunks is [{ Count: 1 }]
-            ? new Job(job.JobId, job.Function, job.FunctionId, null, job.Sink.Fail, 1) { Sink = job.Sink }
-            : new Job(job.JobId, job.Function, job.FunctionId, Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher)),
+            ? new Job(job.JobId, job.Function, null, job.Sink.Fail, 1) { Sink = job.Sink }
+            : new Job(job.JobId, job.Function, Context.ActorOf(JobActor.Props(job, _setup.Codec).WithDispatcher(Context.Props.Dispatcher)),
                 job.Sink.Fail, job.Chunks.Count);
         _jobs[job.JobId] = entry;
         foreach (var chunk in job.Chunks)
@@ -239,7 +240,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             return;
         }
         var aggregator = Context.ActorOf(StreamActor.Props(open.Sink, _setup.Codec).WithDispatcher(Context.Props.Dispatcher));
-        _jobs[open.JobId] = new Job(open.JobId, open.Function, open.FunctionId, aggregator, open.Sink.Fail, remaining: null);
+        _jobs[open.JobId] = new Job(open.JobId, open.Function, aggregator, open.Sink.Fail, remaining: null);
     }
 
     private void OnAddChunk(AddChunk add)
@@ -743,7 +744,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         var job = work.Job;
         // The function goes with a worker's first chunk of a job, unless the worker has it from an
         // earlier call: a small Apply's function (type names, ~600 bytes) outweighs its argument.
-        var function = target.KnownJobs.Add(job.Id) && (job.FunctionId == 0 || target.KnownFunctions.Add(job.FunctionId)) ? job.Function : null;
+        var function = target.KnownJobs.Add(job.Id) && (job.Function.Id == 0 || target.KnownFunctions.Add(job.Function.Id)) ? job.Function.Payload : null;
         var forget = target.Forget.Count == 0 ? Array.Empty<long>() : target.Forget.ToArray();
         target.Forget.Clear();
         target.InFlight.Add(work);
@@ -752,7 +753,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         // Kept across re-runs, like the arguments' slot: a worker that died with it can no longer write there.
         if (work.ResultSlot < 0 && _setup.Codec.Slots is { } slots)
             work.ResultSlot = slots.Rent();
-        var run = new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget, work.ResultSlot, job.FunctionId);
+        var run = new RunChunk(job.Id, work.Chunk.Index, work.Chunk.Start, function, work.Chunk.Items, forget, work.ResultSlot, job.Function.Id);
         var size = WireSerializer.WireSize(run.Items) + (function?.Length ?? 0);
         if (!_outgoing.TryGetValue(target, out var outgoing))
             _outgoing[target] = outgoing = new Outgoing();
@@ -916,13 +917,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed class Job(long id, Payload function, int functionId, IActorRef? aggregator, Action<Exception> abort, int? remaining)
+    private sealed class Job(long id, EncodedFunction function, IActorRef? aggregator, Action<Exception> abort, int? remaining)
     {
         public long Id { get; } = id;
-        public Payload Function { get; } = function;
 
-        /// <summary>The function's id in this context (0: none): a worker that has it is sent only the id.</summary>
-        public int FunctionId { get; } = functionId;
+        /// <summary>The function, and its id in this context: a worker that has that id is sent only the id.</summary>
+        public EncodedFunction Function { get; } = function;
 
         /// <summary>The call's aggregator; null for a one-item call, settled by the pool itself through <see cref="Sink"/>.</summary>
         public IActorRef? Aggregator { get; } = aggregator;

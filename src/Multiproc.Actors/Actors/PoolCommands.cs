@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Multiproc.Actors.Functions;
 using Multiproc.Actors.Launching;
 using Multiproc.Actors.Serialization;
 
@@ -23,7 +24,7 @@ internal static class PoolCommands
     public sealed record SubmitJob(JobSpec Job) : INoSerializationVerificationNeeded;
 
     /// <summary>Opens a streaming call (<c>Imap</c>): its chunks come later, one <see cref="AddChunk"/> at a time.</summary>
-    public sealed record OpenStream(long JobId, Payload Function, IStreamSink Sink, int FunctionId = 0) : INoSerializationVerificationNeeded;
+    public sealed record OpenStream(long JobId, EncodedFunction Function, IStreamSink Sink) : INoSerializationVerificationNeeded;
 
     /// <summary>One more chunk of an open stream.</summary>
     public sealed record AddChunk(long JobId, ChunkSpec Chunk) : INoSerializationVerificationNeeded;
@@ -90,8 +91,7 @@ internal sealed record WarmWorker(int Pid, IActorRef Ref, IWorkerProcess Process
 internal sealed record ChunkSpec(int Index, int Start, int Count, Payload Items);
 
 /// <summary>A call's work as the pool actor queues it.</summary>
-/// <remarks><paramref name="FunctionId"/>: the function's id from <see cref="Functions.FunctionCache"/> (0: none, sent whole).</remarks>
-internal sealed record JobSpec(long JobId, Payload Function, IReadOnlyList<ChunkSpec> Chunks, IJobSink Sink, int FunctionId = 0);
+internal sealed record JobSpec(long JobId, EncodedFunction Function, IReadOnlyList<ChunkSpec> Chunks, IJobSink Sink);
 
 /// <summary>Where a job's results go: the typed half of a call, owned by its facade method.</summary>
 internal interface IJobSink

@@ -16,9 +16,10 @@ internal static class Jobs
 
 
     /// <summary>A whole call (<c>Map</c>, <c>Starmap</c>, <c>Apply</c>) with all its chunks.</summary>
-    public static JobSpec Build<T>(long jobId, Payload functionPayload, T[] items, int? chunksize, int processes,
-        IJobSink sink, PayloadCodec codec, int functionId = 0)
+    public static JobSpec Build<T>(long jobId, EncodedFunction function, T[] items, int? chunksize, int processes,
+        IJobSink sink, PayloadCodec codec)
     {
+        var functionPayload = function.Payload;
         CheckItems(items, 0, items.Length);
         var chunks = new List<ChunkSpec>();
         var size = chunksize ?? DefaultChunkSize(items.Length, processes);
@@ -34,7 +35,7 @@ internal static class Jobs
                 codec.Release(chunk.Items);
             throw;
         }
-        return new JobSpec(jobId, functionPayload, chunks, sink, functionId);
+        return new JobSpec(jobId, function, chunks, sink);
 
         void AddChunk(int start, int count)
         {

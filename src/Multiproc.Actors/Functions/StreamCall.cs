@@ -20,19 +20,17 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
 
     private readonly IActorRef _pool;
     private readonly long _jobId;
-    private readonly Payload _function;
-    private readonly int _functionId;
+    private readonly EncodedFunction _function;
     private readonly PayloadCodec _codec;
     private readonly IEnumerable<T> _input;
     private readonly int _chunksize;
     private readonly int _window;
 
-    public StreamCall(IActorRef pool, long jobId, Payload function, int functionId, PayloadCodec codec, IEnumerable<T> input, int chunksize, int window)
+    public StreamCall(IActorRef pool, long jobId, EncodedFunction function, PayloadCodec codec, IEnumerable<T> input, int chunksize, int window)
     {
         _pool = pool;
         _jobId = jobId;
         _function = function;
-        _functionId = functionId;
         _codec = codec;
         _input = input;
         _chunksize = chunksize;
@@ -46,7 +44,7 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
     public async IAsyncEnumerable<TResult> Run(bool ordered, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _pool.Tell(new OpenStream(_jobId, _function, this, _functionId));
+        _pool.Tell(new OpenStream(_jobId, _function, this));
         var ready = new Dictionary<int, (object? Results, Exception? Error)>();
         var submitted = 0;
         var nextToYield = 0;
@@ -81,7 +79,7 @@ internal sealed class StreamCall<T, TResult> : IStreamSink
                     try
                     {
                         Jobs.CheckItems(items, position, items.Count);
-                        _pool.Tell(new AddChunk(_jobId, Jobs.EncodeChunk(_codec, _function, submitted, position, items.ToArray())));
+                        _pool.Tell(new AddChunk(_jobId, Jobs.EncodeChunk(_codec, _function.Payload, submitted, position, items.ToArray())));
                     }
                     catch (Exception e)
                     {

@@ -6,7 +6,7 @@ namespace Multiproc.Actors.Tests.Functions;
 
 public sealed class JobsTests : MultiprocSpec
 {
-    private static readonly Payload Identity = new(0, "", new byte[64]);
+    private static readonly EncodedFunction Identity = new(new Payload(0, "", new byte[64]));
 
     [Theory]
     [InlineData(0, 4, 1)]
@@ -53,7 +53,7 @@ public sealed class JobsTests : MultiprocSpec
     public void An_argument_holding_process_local_state_is_refused()
     {
         var codec = new PayloadCodec(Sys, 1 << 20);
-        var function = new FunctionCache(codec).Encode((Func<object, int>)(_ => 0), "func", out _);
+        var function = new FunctionCache(codec).Encode((Func<object, int>)(_ => 0), "func");
         var error = Assert.Throws<ArgumentException>(() =>
             Jobs.Build(1, function, new object[] { 1, new MemoryStream() }, null, 2, new RecordingSink<int>(2), codec));
         Assert.Contains("index 1", error.Message);
@@ -65,24 +65,24 @@ public sealed class JobsTests : MultiprocSpec
         var cache = new FunctionCache(new PayloadCodec(Sys, 1 << 20));
         Func<int, int> stateless = x => x + 1;
         Func<int, int> another = x => x + 2;
-        Assert.Same(cache.Encode(stateless, "func", out var id), cache.Encode(stateless, "func", out var again));
-        cache.Encode(another, "func", out var anotherId);
-        Assert.NotEqual(0, id);
-        Assert.Equal(id, again);
-        Assert.NotEqual(id, anotherId);
+        var encoded = cache.Encode(stateless, "func");
+        Assert.Same(encoded, cache.Encode(stateless, "func"));
+        Assert.NotEqual(0, encoded.Id);
+        Assert.NotEqual(encoded.Id, cache.Encode(another, "func").Id);
 
         var offset = 1;
         Func<int, int> closure = x => x + offset;
-        var first = cache.Encode(closure, "func", out var closureId);
+        var first = cache.Encode(closure, "func");
         offset = 2;
-        Assert.NotEqual(first.Bytes, cache.Encode(closure, "func", out _).Bytes); // the captured value is copied at each call
-        Assert.Equal(0, closureId);
+        Assert.NotEqual(first.Payload.Bytes, cache.Encode(closure, "func").Payload.Bytes); // the captured value is copied at each call
+        Assert.Equal(0, first.Id);
 
         // A method group over an array: its elements are its state, though it declares no fields.
         Func<int, int> overOne = new[] { 1, 2 }.ElementAt;
         Func<int, int> overAnother = new[] { 3, 4 }.ElementAt;
-        Assert.NotEqual(cache.Encode(overOne, "func", out var arrayId).Bytes, cache.Encode(overAnother, "func", out _).Bytes);
-        Assert.Equal(0, arrayId);
+        var array = cache.Encode(overOne, "func");
+        Assert.NotEqual(array.Payload.Bytes, cache.Encode(overAnother, "func").Payload.Bytes);
+        Assert.Equal(0, array.Id);
     }
 
     private Actors.JobSpec Build(byte[][] items, int? chunksize, long limit) =>
