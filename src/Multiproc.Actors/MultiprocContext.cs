@@ -43,6 +43,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         "akka.actor.serialization-identifiers",
         "akka.actor.serialization-settings",
         "akka.remote.dot-netty.tcp.maximum-frame-size",
+        "akka.scheduler.tick-duration",
     ];
 
     // Akka.Remote sometimes reports a worker that left cleanly (Retire) as a failed association, with

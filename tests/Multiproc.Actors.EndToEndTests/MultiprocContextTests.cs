@@ -59,4 +59,26 @@ public sealed class MultiprocContextTests
         Assert.NotEqual(Environment.ProcessId, pids[0]);
         Assert.NotNull(MultiprocContext.Default.System);
     });
+
+    [Fact]
+    public Task Workers_run_with_the_scheduler_tick_of_their_context() => Bounded(async () =>
+    {
+        // The library's 50 ms tick is a setting of the context: a caller who needs finer timers
+        // (or coarser) gets them in its workers too.
+        var context = MultiprocContext.Create(ConfigurationFactory.ParseString("akka.scheduler.tick-duration = 20ms"));
+        try
+        {
+            var pool = await Call(() => new ProcessPool(1, context: context));
+            Assert.Equal(20, Assert.Single(await Call(() => pool.Map(_ => WorkerTick().TotalMilliseconds, new[] { 0 }))));
+            using var usual = await Call(() => new ProcessPool(1));
+            Assert.Equal(50, Assert.Single(await Call(() => usual.Map(_ => WorkerTick().TotalMilliseconds, new[] { 0 }))));
+        }
+        finally
+        {
+            await Deadline.Dispose(context);
+        }
+    });
+
+    private static TimeSpan WorkerTick() =>
+        Worker.WorkerProgram.System!.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration", null);
 }

@@ -39,6 +39,9 @@ internal static class QuietTrim
     private static int _busy;
     private static int _quietTicks;
     private static volatile bool _slow;
+    // Going slow (a tick) and back (a task) each set the flag and the timer's period together: apart,
+    // a task between them could leave a slow timer behind a flag that says fast, for good.
+    private static readonly Lock Pace = new();
 
     /// <summary>Starts watching this process; call once, when the worker has started.</summary>
     public static void Start()
@@ -55,9 +58,14 @@ internal static class QuietTrim
     {
         if (!_slow)
             return;
-        _slow = false;
-        _quietTicks = 0;
-        _timer?.Change(Tick, Tick);
+        lock (Pace)
+        {
+            if (!_slow)
+                return;
+            _slow = false;
+            _quietTicks = 0;
+            _timer?.Change(Tick, Tick);
+        }
     }
 
     private static void OnTick()
@@ -85,8 +93,11 @@ internal static class QuietTrim
             }
             else if (!_slow && ++_quietTicks >= QuietTicksBeforeSlow)
             {
-                _slow = true;
-                _timer?.Change(SlowTick, SlowTick);
+                lock (Pace)
+                {
+                    _slow = true;
+                    _timer?.Change(SlowTick, SlowTick);
+                }
             }
             _cpuAtTick = cpu;
         }
