@@ -42,9 +42,7 @@ internal static class ChildProgram
         });
         WorkerProgram.WatchParent(stdin);
 
-        var config = ConfigurationFactory.ParseString(WorkerProgram.WorkerOverrides)
-            .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
-            .WithFallback(MultiprocConfig.Default);
+        var config = WorkerProgram.ConfigFor(handshake.Config);
         // Named as workers are, so the caller treats the child's association like a worker's.
         var system = ActorSystem.Create("multiproc-worker", config);
         var shutdownTimeout = ChildProcessSettings.Create(config).ShutdownTimeout;

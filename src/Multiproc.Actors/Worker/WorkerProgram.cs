@@ -42,6 +42,15 @@ internal static class WorkerProgram
         .ExcludeMessageRegex(new Regex("Unable to REMOVE channel .* May not shut down cleanly"))
         .Build();
 
+    /// <summary>
+    /// A worker's (or child process's) configuration: what it must run with over the caller's
+    /// settings it was handed (<paramref name="callerHocon"/>), over the library's reference.
+    /// </summary>
+    internal static Config ConfigFor(string callerHocon) =>
+        ConfigurationFactory.ParseString(WorkerOverrides)
+            .WithFallback(ConfigurationFactory.ParseString(callerHocon))
+            .WithFallback(MultiprocConfig.Default);
+
     /// <summary>The name of the worker actor under /user.</summary>
     internal const string WorkerActorName = "worker";
 
@@ -63,9 +72,7 @@ internal static class WorkerProgram
         if (handshake is null)
             return ParentGoneExitCode;
 
-        var config = ConfigurationFactory.ParseString(WorkerOverrides)
-            .WithFallback(ConfigurationFactory.ParseString(handshake.Config))
-            .WithFallback(MultiprocConfig.Default);
+        var config = ConfigFor(handshake.Config);
         var system = MultiprocConfig.StartSystem("multiproc-worker", config, ShutdownChatterFilter);
         // Started ahead of its pool, a worker gets the pool's path only now (see ProcessLauncher.Prestart).
         if (WorkerHandshake.ReadParent(stdin) is not { } parentPath)

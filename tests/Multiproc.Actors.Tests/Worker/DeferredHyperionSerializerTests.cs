@@ -1,7 +1,5 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Serialization;
-using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Worker;
 using Xunit;
 
@@ -10,11 +8,8 @@ namespace Multiproc.Actors.Tests.Worker;
 /// <summary>A worker's "hyperion" serializer stands in for Hyperion on the wire: same identifier, same bytes.</summary>
 public sealed class DeferredHyperionSerializerTests : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly Config WorkerConfig = ConfigurationFactory.ParseString(WorkerProgram.WorkerOverrides)
-        .WithFallback(MultiprocConfig.Default);
-
     public DeferredHyperionSerializerTests()
-        : base(WorkerConfig)
+        : base(WorkerProgram.ConfigFor(""))
     {
     }
 

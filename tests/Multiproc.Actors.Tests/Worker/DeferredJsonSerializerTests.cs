@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
-using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Worker;
 using Xunit;
 
@@ -11,13 +10,11 @@ namespace Multiproc.Actors.Tests.Worker;
 public sealed class DeferredJsonSerializerTests : Akka.TestKit.Xunit2.TestKit
 {
     // A worker's config, where a user has bound one of their types to "json".
-    private static readonly Config WorkerConfig = ConfigurationFactory.ParseString(WorkerProgram.WorkerOverrides)
-        .WithFallback(ConfigurationFactory.ParseString("""
-            akka.actor.serialization-bindings {
-              "Multiproc.Actors.Tests.Worker.DeferredJsonSerializerTests+Sample, Multiproc.Actors.Tests" = json
-            }
-            """))
-        .WithFallback(MultiprocConfig.Default);
+    private static readonly Config WorkerConfig = WorkerProgram.ConfigFor("""
+        akka.actor.serialization-bindings {
+          "Multiproc.Actors.Tests.Worker.DeferredJsonSerializerTests+Sample, Multiproc.Actors.Tests" = json
+        }
+        """);
 
     public DeferredJsonSerializerTests()
         : base(WorkerConfig)
