@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Remote;
+using Akka.Remote.Transport.DotNetty;
 using Multiproc.Actors.Actors;
 using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Functions;
@@ -43,6 +44,9 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         "akka.actor.serialization-identifiers",
         "akka.actor.serialization-settings",
         "akka.remote.dot-netty.tcp.maximum-frame-size",
+        // A user's own system with TLS from its configuration: its workers use the same certificate.
+        "akka.remote.dot-netty.tcp.enable-ssl",
+        "akka.remote.dot-netty.tcp.ssl",
         "akka.scheduler.tick-duration",
     ];
 
@@ -51,8 +55,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     // A worker's comings and goings are the pool's business (it watches the process itself), so the
     // lifecycle chatter about worker systems is dropped from systems this library creates.
     private static readonly LogFilterSetup WorkerLifecycleLogFilter = new LogFilterBuilder()
-        .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka\.tcp%3A%2F%2Fmultiproc-worker%40"))
-        .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka\.tcp://multiproc-worker@"))
+        .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka(\.ssl)?\.tcp%3A%2F%2Fmultiproc-worker%40"))
+        .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka(\.ssl)?\.tcp://multiproc-worker@"))
         .Build();
 
     private readonly bool _ownsSystem;
@@ -83,7 +87,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         Functions = new FunctionCache(Codec);
         _childSettings = ChildProcessSettings.Create(config);
         _queueSetup = new QueueSetup("", Settings.MaximumMessageSize, QueueSettings.Create(config).DedupeRetention);
-        (Token, _launcher) = launcher ?? NewLauncher(config);
+        (Token, _launcher) = launcher ?? NewLauncher(config, key: null);
         if (Settings.WarmWorkersMax > 0)
             WarmWorkers = system.ActorOf(WarmWorkersActor.Props(Token, Settings).WithDispatcher(ProcessPool.MultiprocDispatcher),
                 $"warm-workers-{_namePrefix}");
@@ -123,14 +127,16 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     /// <summary>Creates a context whose launcher starts <paramref name="prestart"/> workers for its first pool while its actor system starts.</summary>
     internal static MultiprocContext Create(Config? config, int prestart)
     {
+        // Made on another core while this one reads the configuration and starts the first workers.
+        var key = TransportKey.ForProcess();
         var owned = MultiprocConfig.ForOwnedSystem(config);
         // The workers' part of the configuration is all in `owned` (the rest is Akka's reference, which
         // every system has): known before this system starts, so workers can start alongside it.
-        var launcher = NewLauncher(owned);
+        var launcher = NewLauncher(owned, key);
         launcher.Launcher.Prestart(prestart);
         try
         {
-            var system = MultiprocConfig.StartSystem("multiproc", owned, WorkerLifecycleLogFilter);
+            var system = MultiprocConfig.StartSystem("multiproc", owned, key.GetAwaiter().GetResult(), WorkerLifecycleLogFilter);
             return new MultiprocContext(system, ownsSystem: true, launcher);
         }
         catch
@@ -140,10 +146,10 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         }
     }
 
-    private static (string Token, ProcessLauncher Launcher) NewLauncher(Config config)
+    private static (string Token, ProcessLauncher Launcher) NewLauncher(Config config, Task<TransportKey>? key)
     {
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        return (token, new ProcessLauncher(token, HoconWriter.Write(config, WorkerConfigPaths)));
+        return (token, new ProcessLauncher(token, key, HoconWriter.Write(config, WorkerConfigPaths)));
     }
 
     /// <summary>
@@ -163,13 +169,27 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
 
     /// <summary>Creates a context inside an existing actor system, which must have remoting enabled.</summary>
     /// <param name="system">The system; merge <see cref="DefaultConfig"/> as its configuration's fallback to get the library's serializer bindings and frame size.</param>
-    /// <exception cref="ArgumentException">The system has no remoting.</exception>
+    /// <remarks>
+    /// The library cannot add TLS to a system that is already running, so such a context is only as
+    /// closed as the system's own transport: with <c>akka.remote.dot-netty.tcp.enable-ssl = off</c> (Akka's
+    /// default) any local process that finds the port can send it messages, as to any Akka.Remote
+    /// system. With TLS on and the certificate in the configuration (<c>akka.remote.dot-netty.tcp.ssl</c>),
+    /// the workers get the same settings and certificate. <see cref="Create(Config?)"/> makes a system
+    /// that accepts only its own processes.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The system has no remoting, or TLS whose certificate its workers cannot get (a <see cref="DotNettySslSetup"/> in code).</exception>
     public static MultiprocContext Create(ActorSystem system)
     {
         ArgumentNullException.ThrowIfNull(system);
         if (((ExtendedActorSystem)system).Provider is not IRemoteActorRefProvider)
             throw new ArgumentException(
                 "The actor system has no remoting: set akka.actor.provider = remote (or cluster), or use MultiprocContext.Create(config).",
+                nameof(system));
+        if (system.Settings.Config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false)
+            && system.Settings.Setup.Get<DotNettySslSetup>().HasValue)
+            throw new ArgumentException(
+                "The actor system's TLS certificate was given in code (DotNettySslSetup), which its worker processes cannot get: "
+                + "set it in akka.remote.dot-netty.tcp.ssl instead, or use MultiprocContext.Create(config), whose processes use a key of their own.",
                 nameof(system));
         return new MultiprocContext(system, ownsSystem: false);
     }

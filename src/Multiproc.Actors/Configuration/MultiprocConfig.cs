@@ -35,16 +35,25 @@ internal static class MultiprocConfig
     }
 
     /// <summary>
-    /// Starts an actor system as <c>ActorSystem.Create(name, BootstrapSetup.WithConfig(config).And(setup))</c>
+    /// Starts an actor system as <c>ActorSystem.Create(name, BootstrapSetup.WithConfig(config).And(setups))</c>
     /// does, minus what Create does first: read the app.config "akka" section through
     /// System.Configuration.ConfigurationManager, only to discard it when the setup carries a config.
     /// That read loads the configuration system, System.Private.Xml, System.ComponentModel.TypeConverter
     /// and more: about 5.5 MiB of a worker's resident memory, and their JIT at start-up.
     /// </summary>
-    public static ActorSystem StartSystem(string name, Config config, Setup setup)
+    /// <param name="name">The system's name.</param>
+    /// <param name="config">Its whole configuration.</param>
+    /// <param name="key">The context's transport key: TLS on, with only its holders as peers; null for plain TCP.</param>
+    /// <param name="setups">More setups (log filters).</param>
+    public static ActorSystem StartSystem(string name, Config config, TransportKey? key, params Setup[] setups)
     {
         QuietLeakDetector();
-        var system = new ActorSystemImpl(name, config, ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config), setup));
+        if (key is not null)
+        {
+            config = TransportKey.EnableSsl.WithFallback(config);
+            setups = [.. setups, key.Setup()];
+        }
+        var system = new ActorSystemImpl(name, config, ActorSystemSetup.Create([BootstrapSetup.Create().WithConfig(config), .. setups]));
         system.Start();
         return system;
     }

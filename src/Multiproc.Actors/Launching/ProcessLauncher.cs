@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Worker;
 using OsProcess = System.Diagnostics.Process;
 
@@ -14,17 +15,27 @@ namespace Multiproc.Actors.Launching;
 internal sealed class ProcessLauncher : IWorkerLauncher
 {
     private readonly Lazy<HostPaths> _paths = new(HostPaths.Discover);
-    private readonly WorkerHandshake _handshake;
+    // Built once the context's transport key exists: it is made while the first workers start.
+    private readonly Task<WorkerHandshake> _handshake;
     private readonly ConcurrentDictionary<int, Tracked> _running = new();
     // Workers started ahead of their pool, waiting (their actor system starting or started) for the
     // path of the pool actor they will register with.
     private readonly ConcurrentQueue<Tracked> _prestarted = new();
     private int _undisposed;
 
-    public ProcessLauncher(string token, string workerConfig)
+    /// <param name="token">The context's secret a worker registers with.</param>
+    /// <param name="key">The context's transport key (null: the context runs in a user's system, which has none of ours); may still be in the making.</param>
+    /// <param name="workerConfig">The HOCON a worker's system starts with.</param>
+    public ProcessLauncher(string token, Task<TransportKey>? key, string workerConfig)
     {
-        _handshake = new WorkerHandshake(token, "", workerConfig);
+        _handshake = key is null
+            ? Task.FromResult(new WorkerHandshake(token, "", "", workerConfig))
+            : key.ContinueWith(
+                made => new WorkerHandshake(token, Convert.ToBase64String(made.Result.Pfx), "", workerConfig),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    private WorkerHandshake Handshake => _handshake.GetAwaiter().GetResult();
 
     /// <summary>Processes started whose <see cref="OsProcess"/> (and stdin pipe) is not released yet (for tests).</summary>
     internal int Undisposed => Volatile.Read(ref _undisposed);
@@ -38,12 +49,14 @@ internal sealed class ProcessLauncher : IWorkerLauncher
             // happened was reported to no one, so that process is passed over (a late report of it
             // names a pid the pool does not know, which it ignores).
             early.OnExit = onExit;
+            // Its start (token, key, config) is written first: it may have waited for the key.
+            early.Started.GetAwaiter().GetResult();
             if (!early.HasExited && early.Send(WorkerHandshake.EncodeParent(parentPath)))
                 return new Handle(early);
         }
         var tracked = Start(WorkerProgram.Marker);
         tracked.OnExit = onExit;
-        tracked.Launch((_handshake with { ParentPath = parentPath }).Encode());
+        tracked.Launch((Handshake with { ParentPath = parentPath }).Encode());
         return new Handle(tracked);
     }
 
@@ -52,7 +65,9 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     /// its runtime and actor system while this process starts its own (on a machine with a core to
     /// spare, the two starts overlap instead of following each other), then waits for the pool's
     /// path, which <see cref="Launch"/> sends. Until then they are ended like any worker of this
-    /// launcher (<see cref="KillAll"/>, or their stdin closing with this process).
+    /// launcher (<see cref="KillAll"/>, or their stdin closing with this process). A process starts
+    /// at once; its start line goes as soon as the transport key is made, which overlaps the runtime's
+    /// own start in the new process.
     /// </summary>
     public void Prestart(int count)
     {
@@ -61,7 +76,10 @@ internal sealed class ProcessLauncher : IWorkerLauncher
             for (var i = 0; i < count; i++)
             {
                 var tracked = Start(WorkerProgram.Marker);
-                tracked.Launch(_handshake.EncodeStart());
+                tracked.Launch("");
+                tracked.Started = _handshake.ContinueWith(
+                    made => tracked.Send(made.Result.EncodeStart()),
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 _prestarted.Enqueue(tracked);
             }
         }
@@ -76,7 +94,7 @@ internal sealed class ProcessLauncher : IWorkerLauncher
     public IChildHandle LaunchChild(ChildStart child)
     {
         var tracked = Start(WorkerProgram.Marker, ChildProgram.Mode);
-        tracked.Launch((_handshake with { ParentPath = "" }).Encode() + child.Encode());
+        tracked.Launch((Handshake with { ParentPath = "" }).Encode() + child.Encode());
         return new ChildHandle(tracked);
     }
 
@@ -150,6 +168,9 @@ internal sealed class ProcessLauncher : IWorkerLauncher
         private int? _exitCode;
 
         public int Pid { get; private set; }
+
+        /// <summary>Done once the start of the handshake is written (a prestarted worker's waits for the key).</summary>
+        public Task Started { get; set; } = Task.CompletedTask;
 
         private Action<int, int?>? _onExit;
 

@@ -25,7 +25,7 @@ internal static class ChildProgram
     /// <summary>Exit code on SIGTERM: what .NET reports for a death by that signal, 128 + 15.</summary>
     public const int TerminatedExitCode = 128 + 15;
 
-    public static int Run(StreamReader stdin)
+    public static int Run(ParentPipe stdin)
     {
         var handshake = WorkerHandshake.Read(stdin);
         var start = handshake is null ? null : ChildStart.Read(stdin);
@@ -40,11 +40,10 @@ internal static class ChildProgram
             MultiprocContext.BeginAbruptExit();
             Environment.Exit(TerminatedExitCode);
         });
-        WorkerProgram.WatchParent(stdin);
 
         var config = WorkerProgram.ConfigFor(handshake.Config);
         // Named as workers are, so the caller treats the child's association like a worker's.
-        var system = ActorSystem.Create("multiproc-worker", config);
+        var system = MultiprocConfig.StartSystem("multiproc-worker", config, handshake.TransportKey());
         var shutdownTimeout = ChildProcessSettings.Create(config).ShutdownTimeout;
         // Leaving the association before exiting keeps the caller from logging it as failed; this also
         // covers a target that calls Environment.Exit.

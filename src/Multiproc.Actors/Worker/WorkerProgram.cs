@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Configuration;
@@ -64,7 +63,8 @@ internal static class WorkerProgram
             Console.Error.WriteLine("Multiproc.Actors.dll is a library; it runs only as a worker process that a ProcessPool launches.");
             return 2;
         }
-        var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+        // First of all: a worker whose parent dies while it starts must not outlive it.
+        var stdin = ParentPipe.Watch(Console.OpenStandardInput());
         if (args.Length > 1 && args[1] == ChildProgram.Mode)
             return ChildProgram.Run(stdin);
         ProcessIdentity.Name = $"PoolWorker-{Environment.ProcessId}";
@@ -73,16 +73,11 @@ internal static class WorkerProgram
             return ParentGoneExitCode;
 
         var config = ConfigFor(handshake.Config);
-        var system = MultiprocConfig.StartSystem("multiproc-worker", config, ShutdownChatterFilter);
+        var system = MultiprocConfig.StartSystem("multiproc-worker", config, handshake.TransportKey(), ShutdownChatterFilter);
         // Started ahead of its pool, a worker gets the pool's path only now (see ProcessLauncher.Prestart).
         if (WorkerHandshake.ReadParent(stdin) is not { } parentPath)
-        {
-            MultiprocContext.BeginAbruptExit();
-            Environment.Exit(ParentGoneExitCode);
             return ParentGoneExitCode;
-        }
         handshake = handshake with { ParentPath = parentPath };
-        WatchParent(stdin);
         IActorRef parent;
         try
         {
@@ -102,26 +97,4 @@ internal static class WorkerProgram
         return 0;
     }
 
-    /// <summary>
-    /// Exits the process as soon as stdin reaches EOF: the parent is gone (killed, crashed or exited).
-    /// The exit is abrupt: a context the process's code made only kills its own processes on the way out.
-    /// </summary>
-    /// <param name="stdin">The process's stdin, past the handshake.</param>
-    internal static void WatchParent(StreamReader stdin)
-    {
-        var watcher = new Thread(() =>
-        {
-            var buffer = new char[64];
-            while (stdin.Read(buffer, 0, buffer.Length) > 0)
-            {
-            }
-            MultiprocContext.BeginAbruptExit();
-            Environment.Exit(ParentGoneExitCode);
-        })
-        {
-            IsBackground = true,
-            Name = "multiproc-parent-watch",
-        };
-        watcher.Start();
-    }
 }
