@@ -57,6 +57,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private static readonly LogFilterSetup WorkerLifecycleLogFilter = new LogFilterBuilder()
         .ExcludeSourceRegex(new Regex(@"/system/endpointManager/reliableEndpointWriter-akka(\.ssl)?\.tcp%3A%2F%2Fmultiproc-worker%40"))
         .ExcludeMessageRegex(new Regex(@"Tried to associate with unreachable remote address \[akka(\.ssl)?\.tcp://multiproc-worker@"))
+        .Add(StrangerLogFilter.Instance)
         .Build();
 
     private readonly bool _ownsSystem;

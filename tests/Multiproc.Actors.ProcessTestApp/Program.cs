@@ -5,7 +5,27 @@
 // Usage: Multiproc.Actors.ProcessTestApp exit-joins-child
 //   starts a non-daemon child that puts into a queue a second later, and returns at once: the
 //   default context joins the child at exit, and the queue must still be there for its put.
+// Usage: Multiproc.Actors.ProcessTestApp attack ...
+//   plays a stranger against a context whose port and paths it knows (see Attacker).
+// Usage: Multiproc.Actors.ProcessTestApp pool-then-wait <workers>
+//   creates a pool of that many workers whose start-up never finishes (a serializer of this app
+//   that hangs when built in a worker, as a start stuck under a process limit would), prints
+//   "launched" and waits: the test kills it while its workers are still starting.
+using Akka.Configuration;
 using Multiproc.Actors;
+
+if (args.FirstOrDefault() == "attack")
+    return Attacker.Run(args[1..]);
+
+if (args.FirstOrDefault() == "pool-then-wait" && args.Length == 2)
+{
+    var context = MultiprocContext.Create(ConfigurationFactory.ParseString(
+        $"akka.actor.serializers.hangs-in-workers = \"{typeof(HangsInWorkers).AssemblyQualifiedName}\""));
+    using var pool = context.Pool(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    Console.WriteLine("launched");
+    Thread.Sleep(Timeout.Infinite);
+    return 0;
+}
 
 if (args.FirstOrDefault() == "exit-joins-child")
 {
@@ -17,7 +37,7 @@ if (args.FirstOrDefault() == "exit-joins-child")
 
 if (args.FirstOrDefault() != "forwarding")
 {
-    Console.Error.WriteLine("usage: Multiproc.Actors.ProcessTestApp forwarding | exit-joins-child");
+    Console.Error.WriteLine("usage: Multiproc.Actors.ProcessTestApp forwarding | exit-joins-child | attack ... | pool-then-wait <workers>");
     return 2;
 }
 

@@ -43,7 +43,7 @@ internal static class ChildProgram
 
         var config = WorkerProgram.ConfigFor(handshake.Config);
         // Named as workers are, so the caller treats the child's association like a worker's.
-        var system = MultiprocConfig.StartSystem("multiproc-worker", config, handshake.TransportKey());
+        var system = MultiprocConfig.StartSystem("multiproc-worker", config, handshake.TransportKey(), WorkerProgram.ShutdownChatterFilter);
         var shutdownTimeout = ChildProcessSettings.Create(config).ShutdownTimeout;
         // Leaving the association before exiting keeps the caller from logging it as failed; this also
         // covers a target that calls Environment.Exit.

@@ -36,9 +36,11 @@ internal static class WorkerProgram
         """;
 
     // DotNetty warns on a clean shutdown that it "may not shut down cleanly" when a channel has
-    // already left its group; a worker's output is its user's output, so that line is dropped.
-    private static readonly LogFilterSetup ShutdownChatterFilter = new LogFilterBuilder()
+    // already left its group; a worker's output is its user's output, so that line is dropped, and
+    // strangers' refused connections are not let flood it.
+    internal static readonly LogFilterSetup ShutdownChatterFilter = new LogFilterBuilder()
         .ExcludeMessageRegex(new Regex("Unable to REMOVE channel .* May not shut down cleanly"))
+        .Add(StrangerLogFilter.Instance)
         .Build();
 
     /// <summary>
