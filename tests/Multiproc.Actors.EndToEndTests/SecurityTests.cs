@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Functions;
 using Multiproc.Actors.Serialization;
 using Multiproc.Actors.Worker;
@@ -10,9 +11,10 @@ using static Multiproc.Actors.EndToEndTests.Infrastructure.Deadline;
 namespace Multiproc.Actors.EndToEndTests;
 
 /// <summary>
-/// A hand-made actor system on the same machine tries to join a pool and to make a worker run its
-/// code: the pool lets in only processes it launched, with the context's token, and a worker runs
-/// work only from its own pool.
+/// The second line of defence, behind the transport's (see <see cref="TransportSecurityTests"/>): a
+/// hand-made actor system that holds the transport key — as code running in one of the context's own
+/// processes could — tries to join a pool and to make a worker run its code. The pool lets in only
+/// processes it launched, with the context's token, and a worker runs work only from its own pool.
 /// </summary>
 public sealed class SecurityTests(SharedPoolFixture fixture) : IClassFixture<SharedPoolFixture>, IAsyncLifetime
 {
@@ -21,12 +23,13 @@ public sealed class SecurityTests(SharedPoolFixture fixture) : IClassFixture<Sha
 
     public Task InitializeAsync()
     {
-        _stranger = ActorSystem.Create("stranger", ConfigurationFactory.ParseString("""
+        // Without the key it could not even connect: its handshake would fail before anything it sent was read.
+        _stranger = MultiprocConfig.StartSystem("stranger", ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
             akka.loglevel = ERROR
             akka.stdout-loglevel = ERROR
-            """).WithFallback(MultiprocContext.DefaultConfig));
+            """).WithFallback(MultiprocContext.DefaultConfig), TransportKey.ForProcess().Result);
         return Task.CompletedTask;
     }
 
@@ -37,10 +40,14 @@ public sealed class SecurityTests(SharedPoolFixture fixture) : IClassFixture<Sha
     {
         var pool = Resolve(Akka.Serialization.Serialization.SerializedActorPath(fixture.Pool.Actor));
         var inbox = Inbox.Create(_stranger);
+        var connected = Inbox.Create(_stranger);
+        _stranger.EventStream.Subscribe(connected.Receiver, typeof(Akka.Remote.AssociatedEvent));
 
         pool.Tell(new PoolProtocol.RegisterWorker("not-the-token", Environment.ProcessId), inbox.Receiver);
         pool.Tell(new PoolProtocol.RegisterWorker(fixture.Context.Token, Environment.ProcessId), inbox.Receiver);
 
+        // The key let it through the transport: what stops it here is the pool.
+        Assert.IsType<Akka.Remote.AssociatedEvent>(await connected.ReceiveAsync(TimeSpan.FromSeconds(30)));
         await Assert.ThrowsAsync<TimeoutException>(() => inbox.ReceiveAsync(Quiet));
         Assert.Equal(new[] { 1, 2 }, await Call(() => fixture.Pool.Map(x => x + 1, new[] { 0, 1 })));
     });

@@ -15,6 +15,8 @@ internal static class Programs
 
     public static string QuickStart => Path("QuickStart");
 
+    public static string ProcessTestApp => Path("ProcessTestApp");
+
     private static string Path(string key)
     {
         var value = typeof(Programs).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
