@@ -52,6 +52,27 @@ public sealed class MultiprocContextTests
     });
 
     [Fact]
+    public Task A_system_whose_TLS_certificate_was_given_in_code_is_refused_since_its_workers_could_not_get_it() => Bounded(async () =>
+    {
+        var key = Multiproc.Actors.Configuration.TransportKey.Create();
+        var system = ActorSystem.Create("tls-in-code", Akka.Actor.Setup.ActorSystemSetup.Create(
+            BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString("""
+                akka.actor.provider = remote
+                akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, enable-ssl = on }
+                """).WithFallback(MultiprocContext.DefaultConfig)),
+            key.Setup()));
+        try
+        {
+            var error = Assert.Throws<ArgumentException>(() => MultiprocContext.Create(system));
+            Assert.Contains("DotNettySslSetup", error.Message);
+        }
+        finally
+        {
+            await Within(system.Terminate(), TimeSpan.FromSeconds(10));
+        }
+    });
+
+    [Fact]
     public Task A_pool_made_without_a_context_runs_in_the_default_one() => Bounded(async () =>
     {
         using var pool = await Call(() => new ProcessPool(1));
