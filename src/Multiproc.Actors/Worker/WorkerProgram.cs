@@ -77,6 +77,7 @@ internal static class WorkerProgram
         var config = ConfigFor(handshake.Config);
         var system = MultiprocConfig.StartSystem("multiproc-worker", config, handshake.TransportKey(), ShutdownChatterFilter);
         // Started ahead of its pool, a worker gets the pool's path only now (see ProcessLauncher.Prestart).
+        // Null only at EOF, where the pipe's watcher is already exiting the process.
         if (WorkerHandshake.ReadParent(stdin) is not { } parentPath)
             return ParentGoneExitCode;
         handshake = handshake with { ParentPath = parentPath };
