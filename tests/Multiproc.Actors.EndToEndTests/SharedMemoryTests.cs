@@ -141,6 +141,36 @@ public sealed class SharedMemoryTests(ContextFixture fixture) : IClassFixture<Co
     }, TimeSpan.FromSeconds(150));
 
     [Fact]
+    public Task The_directory_name_tells_an_outsider_nothing_about_the_pool_actor_or_the_process() => Bounded(async () =>
+    {
+        // /dev/shm is listable by every user: its names must not lead to a pool's actor path.
+        var pool = await Call(() => new ProcessPool(1, context: fixture.Context));
+        var other = await Call(() => new ProcessPool(1, context: fixture.Context));
+        try
+        {
+            var directory = Path.GetFileName(Assert.IsType<string>(fixture.Context.SharedMemory?.Directory));
+            var random = directory["multiproc-".Length..];
+            var poolName = pool.Actor.Path.Name["pool-".Length..];
+            var otherName = other.Actor.Path.Name["pool-".Length..];
+
+            Assert.Matches("^[0-9a-f]{32}$", random);
+            Assert.Matches("^[0-9a-f]{32}$", poolName);
+            Assert.DoesNotContain(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), random);
+            // Eight hex digits in common by chance: about 1 in 10 million.
+            Assert.Null(CommonPiece(random, poolName, 8));
+            Assert.Null(CommonPiece(poolName, otherName, 8));
+        }
+        finally
+        {
+            await Deadline.Dispose(pool);
+            await Deadline.Dispose(other);
+        }
+    });
+
+    private static string? CommonPiece(string a, string b, int length) =>
+        Enumerable.Range(0, Math.Max(0, a.Length - length + 1)).Select(i => a.Substring(i, length)).FirstOrDefault(b.Contains);
+
+    [Fact]
     public Task A_disposed_context_leaves_no_directory_even_with_a_pool_still_open() => Bounded(async () =>
     {
         var context = MultiprocContext.Create();
