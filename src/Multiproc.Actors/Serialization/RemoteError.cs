@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
+using Multiproc.Actors.Functions;
 
 namespace Multiproc.Actors.Serialization;
 
@@ -43,8 +44,10 @@ internal sealed record RemoteError(string TypeName, string Message, string Stack
 
     private Exception? Rebuild(Exception? inner)
     {
-        var type = Type.GetType(TypeName, throwOnError: false);
-        if (type is null || type.IsAbstract || !typeof(Exception).IsAssignableFrom(type))
+        // Only an exception type of the application is built: its constructor runs here, so a name
+        // in a message must not reach any other type's (or an assembly from elsewhere).
+        var type = TypeLoader.TryLoad(TypeName);
+        if (type is null || type.IsAbstract || type.ContainsGenericParameters || !typeof(Exception).IsAssignableFrom(type))
             return null;
         return Construct(type, [typeof(string), typeof(Exception)], [Message, inner])
             ?? Construct(type, [typeof(string)], [Message]);

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Serialization;
@@ -452,13 +453,40 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         {
             NoTarget => null,
             // As Hyperion copies an object: allocated, no constructor run.
-            FieldlessTarget => RuntimeHelpers.GetUninitializedObject(TypeLoader.Load(r.ReadString(), assemblyPath)),
+            FieldlessTarget => RuntimeHelpers.GetUninitializedObject(FieldlessTargetType(r.ReadString(), declaringType, assemblyPath)),
             CopiedTarget => ReadPayload(r) is { } copied
                 ? system.Serialization.Deserialize(copied.Bytes, copied.SerializerId, copied.Manifest)
                 : throw new System.Runtime.Serialization.SerializationException("A copied function target without its bytes."),
             var other => throw new System.Runtime.Serialization.SerializationException($"Unknown function target kind {other}."),
         };
         return new JobFunction(new FunctionRef(delegateType, declaringType, token, name, typeArguments, assemblyPath, target), kind, stateless);
+    }
+
+    /// <summary>
+    /// The type of a stateless function's target, only if it is what such a target is: a type
+    /// without fields that declares (or inherits) the function. Anything else a message names is
+    /// refused before an instance is made.
+    /// </summary>
+    private static Type FieldlessTargetType(string typeName, string declaringTypeName, string assemblyPath)
+    {
+        var type = TypeLoader.Load(typeName, assemblyPath);
+        var declaring = TypeLoader.Load(declaringTypeName, assemblyPath);
+        if (type.IsAbstract || type.IsInterface || type.ContainsGenericParameters || type.IsArray || !type.IsAssignableTo(declaring)
+            || typeof(Delegate).IsAssignableFrom(type) || HasFields(type))
+            throw new System.Runtime.Serialization.SerializationException(
+                $"Refused to make a {type.FullName} as the target of a function of {declaring.FullName}: a stateless function's target " +
+                "is a type without fields that declares the function.");
+        return type;
+    }
+
+    private static bool HasFields(Type type)
+    {
+        for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
+        {
+            if (t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Length > 0)
+                return true;
+        }
+        return false;
     }
 
     private static void WriteError(BinaryWriter w, RemoteError? error)
