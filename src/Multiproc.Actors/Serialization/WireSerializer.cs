@@ -489,19 +489,34 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         return false;
     }
 
+    // A chain of inner exceptions, written and read in a loop: a deep chain (or a peer's forged
+    // one) must not recurse this process's stack.
     private static void WriteError(BinaryWriter w, RemoteError? error)
     {
-        w.Write(error is not null);
-        if (error is null)
-            return;
-        w.Write(error.TypeName);
-        w.Write(error.Message);
-        w.Write(error.StackTrace);
-        WriteError(w, error.Inner);
+        for (var e = error; e is not null; e = e.Inner)
+        {
+            w.Write(true);
+            w.Write(e.TypeName);
+            w.Write(e.Message);
+            w.Write(e.StackTrace);
+        }
+        w.Write(false);
     }
 
-    private static RemoteError? ReadError(BinaryReader r) =>
-        r.ReadBoolean() ? new RemoteError(r.ReadString(), r.ReadString(), r.ReadString(), ReadError(r)) : null;
+    private static RemoteError? ReadError(BinaryReader r)
+    {
+        var chain = new List<(string Type, string Message, string Stack)>();
+        while (r.ReadBoolean())
+        {
+            if (chain.Count == RemoteError.MaxChain)
+                throw new System.Runtime.Serialization.SerializationException($"An error with more than {RemoteError.MaxChain} exceptions in its chain.");
+            chain.Add((r.ReadString(), r.ReadString(), r.ReadString()));
+        }
+        RemoteError? error = null;
+        for (var i = chain.Count - 1; i >= 0; i--)
+            error = new RemoteError(chain[i].Type, chain[i].Message, chain[i].Stack, error);
+        return error;
+    }
 
     private static long[] ReadLongs(BinaryReader r)
     {
