@@ -167,6 +167,47 @@ public sealed class SharedMemoryTests(ContextFixture fixture) : IClassFixture<Co
         }
     });
 
+    [Fact]
+    public Task The_directory_of_a_killed_process_is_found_by_the_pid_inside_and_swept_by_the_next_context() => Bounded(async () =>
+    {
+        IReadOnlyList<int> workers = [];
+        using var app = RunningProgram.Start(Programs.TestApp, "hold-pool");
+        try
+        {
+            await app.WaitForLine("ready", TimeSpan.FromSeconds(60));
+            workers = ProcFs.WorkersOf(app.Pid);
+            app.Process.Kill();   // SIGKILL: its context never removes its directory.
+            await Within(app.Process.WaitForExitAsync());
+            // Its lock is gone with it: now the pid inside can be read, as the sweep reads it.
+            var left = Directory.GetDirectories("/dev/shm", "multiproc-*").Where(d => OwnerPid(d) == app.Pid).ToArray();
+            var directory = Assert.Single(left);
+            Assert.DoesNotContain(app.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Path.GetFileName(directory));
+
+            using (MultiprocContext.Create())
+            {
+            }
+
+            Assert.False(Directory.Exists(directory), $"{directory} of killed process {app.Pid} was not swept");
+        }
+        finally
+        {
+            app.Kill();
+            ProcFs.KillWorkers(workers);
+        }
+    }, TimeSpan.FromSeconds(150));
+
+    private static int? OwnerPid(string directory)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(Path.Combine(directory, ".owner")), out var pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;   // another live context's (locked), or another user's
+        }
+    }
+
     private static string? CommonPiece(string a, string b, int length) =>
         Enumerable.Range(0, Math.Max(0, a.Length - length + 1)).Select(i => a.Substring(i, length)).FirstOrDefault(b.Contains);
 
