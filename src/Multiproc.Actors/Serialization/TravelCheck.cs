@@ -91,6 +91,14 @@ internal static class TravelCheck
         depth = 0;
         if (value is null || IsFlat(value.GetType()))
             return null;
+        // An object of an unsealed type whose own fields cannot nest (a record passed as its base
+        // type): nothing to walk, and nothing to allocate for it.
+        var rootShape = ShapeOf(value.GetType());
+        if (rootShape is { Kind: Kind.Leaf, Why: null })
+        {
+            depth = 1;
+            return null;
+        }
         var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
         // Steps record how each node was reached, so a refusal can name its path without every
         // node carrying a string.
