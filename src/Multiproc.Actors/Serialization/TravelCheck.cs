@@ -122,8 +122,9 @@ internal static class TravelCheck
                 continue;
             children.Clear();
             AddChildren(current, shape, node.Depth + 1, id, children);
-            if (children.Count > 0 && node.Depth >= maxDepth)
-                return new Refusal(PathOf(steps, id, null), current.GetType(), null, node.Depth + 1);
+            // A node's children all share one depth.
+            if (children.Count > 0 && children[0].Depth > maxDepth)
+                return new Refusal(PathOf(steps, id, null), current.GetType(), null, children[0].Depth);
             // Pushed in reverse so they are popped, like Hyperion's recursion visits them, in order.
             for (var i = children.Count - 1; i >= 0; i--)
                 pending.Push(children[i]);
@@ -143,11 +144,14 @@ internal static class TravelCheck
                 }
                 break;
             case Kind.Elements:
+                // A collection other than an array may cost Hyperion more than one level per item
+                // (a stack by its fields, a set through its serialization data): counted as two.
+                var elementDepth = current is Array ? depth : depth + 1;
                 var index = 0;
                 foreach (var element in (IEnumerable)current)
                 {
                     if (element is not null && !IsFlat(element.GetType()))
-                        children.Add(new Node(element, depth, id, null, index));
+                        children.Add(new Node(element, elementDepth, id, null, index));
                     index++;
                 }
                 break;
