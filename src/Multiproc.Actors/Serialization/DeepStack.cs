@@ -17,6 +17,9 @@ internal static class DeepStack
     /// </summary>
     public const int InlineDepth = 1000;
 
+    /// <summary>The deepest limit that may be configured: its thread reserves ~250 MiB of address space for its stack (committed only as used).</summary>
+    public const int MaxDepth = 100_000;
+
     // Measured ~600 bytes a level reading a linked list; four times that, plus what the run's own frames take.
     private const long BytesPerLevel = 2560;
     private const long BaseStack = 1 << 20;

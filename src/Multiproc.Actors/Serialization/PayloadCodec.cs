@@ -59,8 +59,8 @@ internal sealed class PayloadCodec
     public static int MaxDepthOf(Config config)
     {
         var depth = config.HasPath(MaxDepthKey) ? config.GetInt(MaxDepthKey) : MultiprocConfig.Default.GetInt(MaxDepthKey);
-        if (depth < 1)
-            throw new Akka.Configuration.ConfigurationException($"{MaxDepthKey} must be at least 1, was {depth}.");
+        if (depth is < 1 or > DeepStack.MaxDepth)
+            throw new Akka.Configuration.ConfigurationException($"{MaxDepthKey} must be from 1 to {DeepStack.MaxDepth:N0}, was {depth}.");
         return depth;
     }
 

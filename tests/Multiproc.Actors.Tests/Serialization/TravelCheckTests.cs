@@ -157,6 +157,25 @@ public sealed class TravelCheckTests : MultiprocSpec
         Assert.Contains("result[0].Inner.Handle: System.IntPtr", error.Message);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("100001")]
+    public void A_depth_limit_out_of_range_is_refused_naming_the_key(string value)
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString($"{PayloadCodec.MaxDepthKey} = {value}");
+
+        var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() => PayloadCodec.MaxDepthOf(config));
+
+        Assert.Contains(PayloadCodec.MaxDepthKey, error.Message);
+    }
+
+    [Fact]
+    public void The_depth_limit_is_the_reference_value_unless_configured()
+    {
+        Assert.Equal(1000, PayloadCodec.MaxDepthOf(Akka.Configuration.Config.Empty));
+        Assert.Equal(50_000, PayloadCodec.MaxDepthOf(Akka.Configuration.ConfigurationFactory.ParseString($"{PayloadCodec.MaxDepthKey} = 50000")));
+    }
+
     [Fact]
     public void A_value_at_the_limit_round_trips()
     {
