@@ -68,11 +68,6 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     private readonly ChildProcessSettings _childSettings;
     private readonly QueueSetup _queueSetup;
     private readonly SharedMemoryArea? _sharedMemory;
-    // Names of this context's actors start with it, so that two contexts in one system (or a user's
-    // own "queue-1") never collide.
-    private readonly string _namePrefix = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-    private int _poolCounter;
-    private int _queueCounter;
     private int _disposed;
     private int _childrenStarting;
 
@@ -91,8 +86,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         (Token, _launcher) = launcher ?? NewLauncher(config, key: null);
         if (Settings.WarmWorkersMax > 0)
             WarmWorkers = system.ActorOf(WarmWorkersActor.Props(Token, Settings).WithDispatcher(ProcessPool.MultiprocDispatcher),
-                $"warm-workers-{_namePrefix}");
-        _sharedMemory = SharedMemoryArea.Create(Settings.SharedMemoryDirectory, _namePrefix, Settings.SharedMemoryThreshold, Settings.SharedMemoryRetain);
+                Names.ForActor("warm-workers"));
+        _sharedMemory = SharedMemoryArea.Create(Settings.SharedMemoryDirectory, Settings.SharedMemoryThreshold, Settings.SharedMemoryRetain);
     }
 
     /// <summary>The process-wide context, started on first use; used by constructors not given one.</summary>
@@ -230,7 +225,8 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var props = QueueActor.Props(_queueSetup with { Token = Token }).WithDispatcher(ProcessPool.MultiprocDispatcher);
-        var queue = System.ActorOf(props, $"queue-{_namePrefix}-{Interlocked.Increment(ref _queueCounter)}");
+        // Random, not numbered: an actor's name is half of what a forged message needs (see Names).
+        var queue = System.ActorOf(props, Names.ForActor("queue"));
         _queues[queue] = 0;
         return queue;
     }
@@ -255,7 +251,7 @@ public sealed class MultiprocContext : IDisposable, IAsyncDisposable
         }
     }
 
-    internal string NextPoolName() => $"pool-{_namePrefix}-{Interlocked.Increment(ref _poolCounter)}";
+    internal string NextPoolName() => Names.ForActor("pool");
 
     internal void Track(ProcessPool pool)
     {

@@ -141,6 +141,77 @@ public sealed class SharedMemoryTests(ContextFixture fixture) : IClassFixture<Co
     }, TimeSpan.FromSeconds(150));
 
     [Fact]
+    public Task The_directory_name_tells_an_outsider_nothing_about_the_pool_actor_or_the_process() => Bounded(async () =>
+    {
+        // /dev/shm is listable by every user: its names must not lead to a pool's actor path.
+        var pool = await Call(() => new ProcessPool(1, context: fixture.Context));
+        var other = await Call(() => new ProcessPool(1, context: fixture.Context));
+        try
+        {
+            var directory = Path.GetFileName(Assert.IsType<string>(fixture.Context.SharedMemory?.Directory));
+            var random = directory["multiproc-".Length..];
+            var poolName = pool.Actor.Path.Name["pool-".Length..];
+            var otherName = other.Actor.Path.Name["pool-".Length..];
+
+            Assert.Matches("^[0-9a-f]{32}$", random);
+            Assert.Matches("^[0-9a-f]{32}$", poolName);
+            Assert.DoesNotContain(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), random);
+            // Eight hex digits in common by chance: about 1 in 10 million.
+            Assert.Null(CommonPiece(random, poolName, 8));
+            Assert.Null(CommonPiece(poolName, otherName, 8));
+        }
+        finally
+        {
+            await Deadline.Dispose(pool);
+            await Deadline.Dispose(other);
+        }
+    });
+
+    [Fact]
+    public Task The_directory_of_a_killed_process_is_found_by_the_pid_inside_and_swept_by_the_next_context() => Bounded(async () =>
+    {
+        IReadOnlyList<int> workers = [];
+        using var app = RunningProgram.Start(Programs.TestApp, "hold-pool");
+        try
+        {
+            await app.WaitForLine("ready", TimeSpan.FromSeconds(60));
+            workers = ProcFs.WorkersOf(app.Pid);
+            app.Process.Kill();   // SIGKILL: its context never removes its directory.
+            await Within(app.Process.WaitForExitAsync());
+            // Its lock is gone with it: now the pid inside can be read, as the sweep reads it.
+            var left = Directory.GetDirectories("/dev/shm", "multiproc-*").Where(d => OwnerPid(d) == app.Pid).ToArray();
+            var directory = Assert.Single(left);
+            Assert.DoesNotContain(app.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), Path.GetFileName(directory));
+
+            using (MultiprocContext.Create())
+            {
+            }
+
+            Assert.False(Directory.Exists(directory), $"{directory} of killed process {app.Pid} was not swept");
+        }
+        finally
+        {
+            app.Kill();
+            ProcFs.KillWorkers(workers);
+        }
+    }, TimeSpan.FromSeconds(150));
+
+    private static int? OwnerPid(string directory)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(Path.Combine(directory, ".owner")), out var pid) ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;   // another live context's (locked), or another user's
+        }
+    }
+
+    private static string? CommonPiece(string a, string b, int length) =>
+        Enumerable.Range(0, Math.Max(0, a.Length - length + 1)).Select(i => a.Substring(i, length)).FirstOrDefault(b.Contains);
+
+    [Fact]
     public Task A_disposed_context_leaves_no_directory_even_with_a_pool_still_open() => Bounded(async () =>
     {
         var context = MultiprocContext.Create();

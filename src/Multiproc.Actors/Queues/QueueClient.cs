@@ -40,7 +40,7 @@ internal sealed class QueueClient
         Settings = QueueSettings.Create(config);
         var limits = MultiprocSettings.Create(config).WithFrameSize(MultiprocConfig.FrameSize(config));
         Codec = new PayloadCodec(system, limits.MaximumMessageSize);
-        var name = ActorNamePrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        var name = ActorNamePrefix + Names.Random();
         _replies = system.ActorOf(QueueReplyActor.Props(Complete, Gone).WithDispatcher(ProcessPool.MultiprocDispatcher), name);
     }
 

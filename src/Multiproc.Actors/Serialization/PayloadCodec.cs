@@ -1,6 +1,7 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using Akka.Configuration;
 using Multiproc.Actors.Configuration;
 using AkkaSerialization = Akka.Serialization.Serialization;
 
@@ -23,11 +24,20 @@ internal sealed class PayloadCodec
     private readonly Lazy<int> _rawArraysId;
     private readonly Lazy<int> _smallValuesId;
 
+    /// <summary>The configuration key that bounds how deep a value may nest; named in depth errors.</summary>
+    public const string MaxDepthKey = "multiproc.serialization.max-depth";
+
     public PayloadCodec(ActorSystem system, long maximumMessageSize, SharedSlots? slots = null)
+        : this(system, maximumMessageSize, slots, MaxDepthOf(system.Settings.Config))
+    {
+    }
+
+    private PayloadCodec(ActorSystem system, long maximumMessageSize, SharedSlots? slots, int maxDepth)
     {
         _system = (ExtendedActorSystem)system;
         MaximumMessageSize = maximumMessageSize;
         Slots = slots;
+        MaxDepth = maxDepth;
         // What a payload's serializer id is compared with to read it straight from a file.
         _rawArraysId = new Lazy<int>(() => SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(PrimitiveArraySerializer), _system));
         _smallValuesId = new Lazy<int>(() => SerializerIdentifierHelper.GetSerializerIdentifierFromConfig(typeof(SmallValueSerializer), _system));
@@ -39,15 +49,27 @@ internal sealed class PayloadCodec
     /// <summary>The pool's shared memory; null where payloads always travel in the message.</summary>
     public SharedSlots? Slots { get; }
 
+    /// <summary>The most levels a value may nest (<c>multiproc.serialization.max-depth</c>).</summary>
+    public int MaxDepth { get; }
+
     /// <summary>This codec with <paramref name="slots"/> for large chunks.</summary>
-    public PayloadCodec WithSlots(SharedSlots? slots) => new(_system, MaximumMessageSize, slots);
+    public PayloadCodec WithSlots(SharedSlots? slots) => new(_system, MaximumMessageSize, slots, MaxDepth);
+
+    /// <summary>The depth limit a system's configuration sets (the reference value when the configuration lacks the key).</summary>
+    public static int MaxDepthOf(Config config)
+    {
+        var depth = config.HasPath(MaxDepthKey) ? config.GetInt(MaxDepthKey) : MultiprocConfig.Default.GetInt(MaxDepthKey);
+        if (depth is < 1 or > DeepStack.MaxDepth)
+            throw new Akka.Configuration.ConfigurationException($"{MaxDepthKey} must be from 1 to {DeepStack.MaxDepth:N0}, was {depth}.");
+        return depth;
+    }
 
     /// <summary>
     /// Serializes a chunk of arguments in the caller, into a slot it rents when the bytes are at least
     /// the threshold and at most <paramref name="limit"/> (what is over the limit stays in the payload,
     /// for the caller's size check to refuse). Not checked against the limit here.
     /// </summary>
-    public Payload EncodeChunk(object? value, string what, long limit) => EncodeShared(value, what, limit, SharedSlots.None);
+    public Payload EncodeChunk(object? value, string what, long limit) => EncodeShared(value, what, limit, SharedSlots.None, "value");
 
     /// <summary>
     /// Serializes a chunk's results in a worker, into <paramref name="slot"/> (the one the caller
@@ -57,7 +79,7 @@ internal sealed class PayloadCodec
     /// <exception cref="ArgumentException">The value serializes to more than the limit.</exception>
     public Payload EncodeResults(object? value, string what, int slot)
     {
-        var payload = slot < 0 ? EncodeUnchecked(value, what) : EncodeShared(value, what, MaximumMessageSize, slot);
+        var payload = slot < 0 ? EncodeUnchecked(value, what, "result") : EncodeShared(value, what, MaximumMessageSize, slot, "result");
         if (payload.Length > MaximumMessageSize)
             throw TooLarge(payload.Length, MaximumMessageSize, what);
         return payload;
@@ -84,19 +106,25 @@ internal sealed class PayloadCodec
     }
 
     /// <summary>Serializes without the size check, for callers that split what is too big.</summary>
-    public Payload EncodeUnchecked(object? value, string what)
+    /// <exception cref="SerializationException">The value nests deeper than <see cref="MaxDepth"/>, holds what cannot travel, or the serializer refused it.</exception>
+    public Payload EncodeUnchecked(object? value, string what) => EncodeUnchecked(value, what, "value");
+
+    private Payload EncodeUnchecked(object? value, string what, string root)
     {
         if (SmallValueSerializer.TryEncode(value, out var small))
             return new Payload(_smallValuesId.Value, "", small);
+        // Before Hyperion sees it: too deep a graph overflows its stack, and that cannot be caught.
+        if (TravelCheck.Inspect(value, MaxDepth, out var depth) is { } refusal)
+            throw Refused(refusal, what, root, MaxDepth);
         var serialization = _system.Serialization;
         try
         {
             // Actor references inside user values (queue handles) must carry this system's address.
-            return AkkaSerialization.WithTransport(_system, () =>
+            return DeepStack.Run(depth, () => AkkaSerialization.WithTransport(_system, () =>
             {
                 var serializer = serialization.FindSerializerFor(value);
                 return new Payload(serializer.Identifier, AkkaSerialization.ManifestFor(serializer, value), serializer.ToBinary(value));
-            });
+            }));
         }
         catch (Exception e) when (e is not SerializationException and not OutOfMemoryException)
         {
@@ -105,10 +133,10 @@ internal sealed class PayloadCodec
         }
     }
 
-    private Payload EncodeShared(object? value, string what, long limit, int slot)
+    private Payload EncodeShared(object? value, string what, long limit, int slot, string root)
     {
         if (Slots is not { } slots || value is null)
-            return EncodeUnchecked(value, what);
+            return EncodeUnchecked(value, what, root);
         var serializer = _system.Serialization.FindSerializerFor(value);
         if (serializer is PrimitiveArraySerializer && PrimitiveArraySerializer.Handles(value))
         {
@@ -116,9 +144,9 @@ internal sealed class PayloadCodec
             var size = PrimitiveArraySerializer.Size(value);
             if (slots.Wants(size) && size <= limit && Place(slots, slot, size, s => PrimitiveArraySerializer.Write(value, s)) is { } placed)
                 return new Payload(serializer.Identifier, AkkaSerialization.ManifestFor(serializer, value), []) { Shared = placed };
-            return EncodeUnchecked(value, what);
+            return EncodeUnchecked(value, what, root);
         }
-        var payload = EncodeUnchecked(value, what);
+        var payload = EncodeUnchecked(value, what, root);
         if (slots.Wants(payload.Length) && payload.Length <= limit && Place(slots, slot, payload.Length, s => s.Write(payload.Bytes)) is { } shared)
             return payload with { Bytes = [], Shared = shared };
         return payload;
@@ -143,6 +171,20 @@ internal sealed class PayloadCodec
         new($"{Capitalize(what)} serializes to {length:N0} bytes, over the limit of {limit:N0} bytes " +
             $"set by '{MultiprocSettings.MaximumMessageSizeKey}'. Raise that setting or send smaller pieces.");
 
+    /// <summary>The error a value gets that nests too deep or holds what cannot travel, naming where.</summary>
+    internal static SerializationException Refused(TravelCheck.Refusal refusal, string what, string root, int maxDepth)
+    {
+        var at = refusal.Path.Length == 0 ? root : refusal.Path.StartsWith('[') ? root + refusal.Path : $"{root}.{refusal.Path}";
+        return refusal.Why is { } why
+            ? new SerializationException(
+                $"Cannot send {what} to another process: {at}: {refusal.Type.FullName} is {why}, which means nothing in another process. " +
+                "Leave it out of what crosses between processes, or create it on the side that uses it.")
+            : new SerializationException(
+                $"Cannot send {what} to another process: it nests at least {refusal.Depth:N0} levels deep (at {at}, a {refusal.Type.FullName}), " +
+                $"over the limit of {maxDepth:N0} levels set by '{MaxDepthKey}'. Send it flatter (a list instead of a chain of nodes), " +
+                "or raise that setting.");
+    }
+
     /// <summary>Rebuilds the value a payload holds.</summary>
     /// <param name="payload">The payload.</param>
     /// <param name="what">What the value is, for messages ("the results of items 0 and on").</param>
@@ -154,7 +196,7 @@ internal sealed class PayloadCodec
             if (payload.Shared is not { } shared)
                 return payload.SerializerId == _smallValuesId.Value
                     ? SmallValueSerializer.Read(payload.Bytes)
-                    : _system.Serialization.Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
+                    : Deserialize(payload.Bytes, payload.SerializerId, payload.Manifest);
             if (Slots is null)
                 throw new InvalidOperationException("It came through shared memory, but this process was given no shared memory directory.");
             if (payload.SerializerId == _rawArraysId.Value)
@@ -167,13 +209,23 @@ internal sealed class PayloadCodec
                 stream.ReadExactly(bytes);
                 return null;
             });
-            return _system.Serialization.Deserialize(bytes, payload.SerializerId, payload.Manifest);
+            return Deserialize(bytes, payload.SerializerId, payload.Manifest);
         }
         catch (Exception e) when (e is not SerializationException and not OutOfMemoryException)
         {
             throw new SerializationException($"Cannot deserialize {what} in process {Environment.ProcessId}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// Deserializes on a stack deep enough for what the sender was allowed to send: every sender
+    /// holds values to <see cref="MaxDepth"/>, and a payload of fewer bytes than levels cannot nest
+    /// past what any thread survives.
+    /// </summary>
+    private object? Deserialize(byte[] bytes, int serializerId, string manifest) =>
+        MaxDepth <= DeepStack.InlineDepth || bytes.Length <= DeepStack.InlineDepth || serializerId == _rawArraysId.Value
+            ? _system.Serialization.Deserialize(bytes, serializerId, manifest)
+            : DeepStack.Run(MaxDepth, () => _system.Serialization.Deserialize(bytes, serializerId, manifest));
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

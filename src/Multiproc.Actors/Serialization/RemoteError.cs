@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.ExceptionServices;
+using Multiproc.Actors.Functions;
 
 namespace Multiproc.Actors.Serialization;
 
@@ -12,11 +13,28 @@ internal sealed record RemoteError(string TypeName, string Message, string Stack
     /// <summary>The key under which a rebuilt exception's <see cref="Exception.Data"/> holds the worker's stack trace.</summary>
     public const string StackTraceKey = "RemoteStackTrace";
 
-    /// <summary>Captures an exception thrown in a worker.</summary>
+    /// <summary>
+    /// The most exceptions of a chain (the exception and its inner ones) that travel: deeper inner
+    /// exceptions are left out, so that capturing, sending and rebuilding never recurse without bound.
+    /// </summary>
+    public const int MaxChain = 64;
+
+    /// <summary>Captures an exception thrown in a worker (with at most <see cref="MaxChain"/> - 1 inner exceptions).</summary>
     public static RemoteError From(Exception exception)
     {
         if (exception is TargetInvocationException { InnerException: { } thrown })
             exception = thrown;
+        var chain = new List<Exception>();
+        for (Exception? e = exception; e is not null && chain.Count < MaxChain; e = e.InnerException)
+            chain.Add(e);
+        RemoteError? error = null;
+        for (var i = chain.Count - 1; i >= 0; i--)
+            error = Capture(chain[i], error);
+        return error!;
+    }
+
+    private static RemoteError Capture(Exception exception, RemoteError? inner)
+    {
         var stack = exception.StackTrace ?? "";
         if (exception.Data[StackTraceKey] is string earlier)
             stack = earlier + Environment.NewLine + stack;
@@ -24,7 +42,7 @@ internal sealed record RemoteError(string TypeName, string Message, string Stack
             exception.GetType().AssemblyQualifiedName ?? exception.GetType().FullName ?? exception.GetType().Name,
             exception.Message,
             stack,
-            exception.InnerException is { } inner ? From(inner) : null);
+            inner);
     }
 
     /// <summary>
@@ -43,8 +61,10 @@ internal sealed record RemoteError(string TypeName, string Message, string Stack
 
     private Exception? Rebuild(Exception? inner)
     {
-        var type = Type.GetType(TypeName, throwOnError: false);
-        if (type is null || type.IsAbstract || !typeof(Exception).IsAssignableFrom(type))
+        // Only an exception type of the application is built: its constructor runs here, so a name
+        // in a message must not reach any other type's (or an assembly from elsewhere).
+        var type = TypeLoader.TryLoad(TypeName);
+        if (type is null || type.IsAbstract || type.ContainsGenericParameters || !typeof(Exception).IsAssignableFrom(type))
             return null;
         return Construct(type, [typeof(string), typeof(Exception)], [Message, inner])
             ?? Construct(type, [typeof(string)], [Message]);

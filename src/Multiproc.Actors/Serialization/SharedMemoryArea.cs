@@ -1,13 +1,19 @@
 using System.Globalization;
+using System.Text;
 
 namespace Multiproc.Actors.Serialization;
 
 /// <summary>
-/// A context's directory of shared memory (<c>multiproc-&lt;pid&gt;-&lt;name&gt;</c> under
+/// A context's directory of shared memory (<c>multiproc-&lt;random&gt;</c> under
 /// <c>multiproc.shared-memory.directory</c>), holding one subdirectory of <see cref="SharedSlots"/>
 /// per pool. Removed when the context is disposed; one left by a process that died without
 /// disposing (SIGKILL) is removed by the next context that starts on the machine.
 /// </summary>
+/// <remarks>
+/// /dev/shm is listable by every user, so the name says nothing: 128 random bits, unrelated to the
+/// context's actor names, and no pid. The owner's pid, which the sweep needs, is in the owner file
+/// inside the 0700 directory, where only the owner can read it.
+/// </remarks>
 internal sealed class SharedMemoryArea : IDisposable
 {
     private const string Prefix = "multiproc-";
@@ -38,12 +44,12 @@ internal sealed class SharedMemoryArea : IDisposable
     /// directory; null when shared memory is off (<paramref name="threshold"/> 0), the root does
     /// not exist (no /dev/shm here) or the directory cannot be made: payloads then use the socket.
     /// </summary>
-    public static SharedMemoryArea? Create(string root, string name, long threshold, long retain)
+    public static SharedMemoryArea? Create(string root, long threshold, long retain)
     {
         if (threshold <= 0 || OperatingSystem.IsWindows() || !System.IO.Directory.Exists(root))
             return null;
         Sweep(root);
-        var directory = Path.Combine(root, $"{Prefix}{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{name}");
+        var directory = Path.Combine(root, Prefix + Names.Random());
         try
         {
             System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -54,6 +60,8 @@ internal sealed class SharedMemoryArea : IDisposable
                 Share = FileShare.None,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
+            owner.Write(Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
+            owner.Flush();
             return new SharedMemoryArea(directory, owner, threshold, retain);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -78,17 +86,17 @@ internal sealed class SharedMemoryArea : IDisposable
 
     /// <summary>
     /// Removes the directories under <paramref name="root"/> of contexts whose process is gone: no
-    /// such pid here, and no one holds its owner file.
+    /// one holds its owner file, and the pid written there is not a process here.
     /// </summary>
     internal static void Sweep(string root)
     {
         // Without /proc there is no telling whether a pid lives: leave everything alone.
         if (!System.IO.Directory.Exists("/proc/self"))
             return;
-        IEnumerable<string> candidates;
+        DirectoryInfo[] candidates;
         try
         {
-            candidates = System.IO.Directory.EnumerateDirectories(root, Prefix + "*").ToArray();
+            candidates = new DirectoryInfo(root).GetDirectories(Prefix + "*");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -96,15 +104,58 @@ internal sealed class SharedMemoryArea : IDisposable
         }
         foreach (var directory in candidates)
         {
-            var name = Path.GetFileName(directory).AsSpan(Prefix.Length);
-            var dash = name.IndexOf('-');
-            if (dash <= 0 || !int.TryParse(name[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            if (directory.LinkTarget is not null)
                 continue;
-            if (pid == Environment.ProcessId || System.IO.Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}"))
-                continue;
-            if (IsHeld(Path.Combine(directory, OwnerFile)))
-                continue;
-            DeleteQuietly(directory);
+            switch (OwnerOf(Path.Combine(directory.FullName, OwnerFile)))
+            {
+                case Owner.Held:
+                    continue;
+                case Owner.Pid pid when pid.Value == Environment.ProcessId || System.IO.Directory.Exists($"/proc/{pid.Value.ToString(CultureInfo.InvariantCulture)}"):
+                    continue;
+                case Owner.Unknown when DateTime.UtcNow - directory.CreationTimeUtc < StartingGrace:
+                    // Just made: its owner may not have opened the owner file yet.
+                    continue;
+                default:
+                    DeleteQuietly(directory.FullName);
+                    break;
+            }
+        }
+    }
+
+    // Between making the directory and writing its owner file a context holds nothing; a
+    // directory younger than this without a readable owner is left for a later sweep.
+    private static readonly TimeSpan StartingGrace = TimeSpan.FromMinutes(1);
+
+    private abstract record Owner
+    {
+        public sealed record Held : Owner;
+        public sealed record Pid(int Value) : Owner;
+        public sealed record Unknown : Owner;
+    }
+
+    /// <summary>Whether an owner file is held (its context lives), else the pid it names.</summary>
+    private static Owner OwnerOf(string ownerFile)
+    {
+        try
+        {
+            // Exclusive, like the owner's: fails while the owner holds it. A planted fifo cannot
+            // block this open (read-write) and is not read (not seekable).
+            using var probe = new FileStream(ownerFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            if (!probe.CanSeek || probe.Length > 32)
+                return new Owner.Unknown();
+            Span<byte> text = stackalloc byte[32];
+            var length = probe.Read(text);
+            return int.TryParse(text[..length], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0
+                ? new Owner.Pid(pid)
+                : new Owner.Unknown();
+        }
+        catch (FileNotFoundException)
+        {
+            return new Owner.Unknown();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new Owner.Held();
         }
     }
 
@@ -118,23 +169,6 @@ internal sealed class SharedMemoryArea : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Gone already, or another user's: either way not ours to clean.
-        }
-    }
-
-    private static bool IsHeld(string ownerFile)
-    {
-        try
-        {
-            using var probe = new FileStream(ownerFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return false;
-        }
-        catch (FileNotFoundException)
-        {
-            return false;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return true;
         }
     }
 }

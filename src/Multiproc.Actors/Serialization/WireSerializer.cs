@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Akka.Serialization;
@@ -452,7 +453,7 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         {
             NoTarget => null,
             // As Hyperion copies an object: allocated, no constructor run.
-            FieldlessTarget => RuntimeHelpers.GetUninitializedObject(TypeLoader.Load(r.ReadString(), assemblyPath)),
+            FieldlessTarget => RuntimeHelpers.GetUninitializedObject(FieldlessTargetType(r.ReadString(), declaringType, assemblyPath)),
             CopiedTarget => ReadPayload(r) is { } copied
                 ? system.Serialization.Deserialize(copied.Bytes, copied.SerializerId, copied.Manifest)
                 : throw new System.Runtime.Serialization.SerializationException("A copied function target without its bytes."),
@@ -461,19 +462,61 @@ internal sealed class WireSerializer : SerializerWithStringManifest
         return new JobFunction(new FunctionRef(delegateType, declaringType, token, name, typeArguments, assemblyPath, target), kind, stateless);
     }
 
-    private static void WriteError(BinaryWriter w, RemoteError? error)
+    /// <summary>
+    /// The type of a stateless function's target, only if it is what such a target is: a type
+    /// without fields that declares (or inherits) the function. Anything else a message names is
+    /// refused before an instance is made.
+    /// </summary>
+    private static Type FieldlessTargetType(string typeName, string declaringTypeName, string assemblyPath)
     {
-        w.Write(error is not null);
-        if (error is null)
-            return;
-        w.Write(error.TypeName);
-        w.Write(error.Message);
-        w.Write(error.StackTrace);
-        WriteError(w, error.Inner);
+        var type = TypeLoader.Load(typeName, assemblyPath);
+        var declaring = TypeLoader.Load(declaringTypeName, assemblyPath);
+        if (type.IsAbstract || type.IsInterface || type.ContainsGenericParameters || type.IsArray || !type.IsAssignableTo(declaring)
+            || typeof(Delegate).IsAssignableFrom(type) || HasFields(type))
+            throw new System.Runtime.Serialization.SerializationException(
+                $"Refused to make a {type.FullName} as the target of a function of {declaring.FullName}: a stateless function's target " +
+                "is a type without fields that declares the function.");
+        return type;
     }
 
-    private static RemoteError? ReadError(BinaryReader r) =>
-        r.ReadBoolean() ? new RemoteError(r.ReadString(), r.ReadString(), r.ReadString(), ReadError(r)) : null;
+    private static bool HasFields(Type type)
+    {
+        for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
+        {
+            if (t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Length > 0)
+                return true;
+        }
+        return false;
+    }
+
+    // A chain of inner exceptions, written and read in a loop: a deep chain (or a peer's forged
+    // one) must not recurse this process's stack.
+    private static void WriteError(BinaryWriter w, RemoteError? error)
+    {
+        for (var e = error; e is not null; e = e.Inner)
+        {
+            w.Write(true);
+            w.Write(e.TypeName);
+            w.Write(e.Message);
+            w.Write(e.StackTrace);
+        }
+        w.Write(false);
+    }
+
+    private static RemoteError? ReadError(BinaryReader r)
+    {
+        var chain = new List<(string Type, string Message, string Stack)>();
+        while (r.ReadBoolean())
+        {
+            if (chain.Count == RemoteError.MaxChain)
+                throw new System.Runtime.Serialization.SerializationException($"An error with more than {RemoteError.MaxChain} exceptions in its chain.");
+            chain.Add((r.ReadString(), r.ReadString(), r.ReadString()));
+        }
+        RemoteError? error = null;
+        for (var i = chain.Count - 1; i >= 0; i--)
+            error = new RemoteError(chain[i].Type, chain[i].Message, chain[i].Stack, error);
+        return error;
+    }
 
     private static long[] ReadLongs(BinaryReader r)
     {

@@ -18,6 +18,25 @@ public sealed class RemoteErrorTests
     }
 
     [Fact]
+    public void A_chain_of_100_000_inner_exceptions_is_captured_without_recursion_and_cut_to_the_limit()
+    {
+        var exception = new InvalidOperationException("innermost");
+        for (var i = 0; i < 100_000; i++)
+            exception = new InvalidOperationException($"level {i}", exception);
+        RemoteError? error = null;
+        // A small stack: capturing must not recurse once per inner exception.
+        var thread = new Thread(() => error = RemoteError.From(exception), 256 * 1024);
+        thread.Start();
+        thread.Join();
+
+        var length = 0;
+        for (var e = error; e is not null; e = e.Inner)
+            length++;
+        Assert.Equal(RemoteError.MaxChain, length);
+        Assert.Equal("level 99999", error!.ToException().Message);
+    }
+
+    [Fact]
     public void An_argument_exception_keeps_its_message_including_the_parameter()
     {
         var original = new ArgumentException("bad value", "count");
