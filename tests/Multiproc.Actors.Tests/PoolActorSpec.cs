@@ -300,6 +300,56 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task Worker_messages_from_anyone_but_a_registered_worker_are_dropped_and_logged_once_per_type_and_origin()
+    {
+        var pool = await StartPool(2, _codec.Encode("init", "the initializer"));
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await NextChunk(worker);
+        var stranger = CreateTestProbe();
+
+        await EventFilter.Warning(contains: "dropped a ChunkDone").ExpectAsync(2, async () =>
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Reply(pool, stranger, chunk, _ => 666);
+                pool.Tell(new ChunkDone(chunk.JobId, chunk.ChunkIndex, _codec.Encode(new[] { 666 }, "results")), ActorRefs.NoSender);
+            }
+            await stranger.ExpectNoMsgAsync(Quiet);
+        });
+        // An initializer failure from a stranger would break the pool; readiness would hand it work.
+        pool.Tell(new InitializerFailed(RemoteError.From(new InvalidOperationException("forged"))), stranger.Ref);
+        pool.Tell(new InitializerFailed(RemoteError.From(new InvalidOperationException("forged"))), ActorRefs.NoSender);
+        pool.Tell(WorkerReady.Instance, stranger.Ref);
+        // The token without a sender, or a second time from a registered worker, registers nothing.
+        pool.Tell(new RegisterWorker(Token, _launcher[1].Pid), ActorRefs.NoSender);
+        pool.Tell(new RegisterWorker(Token, _launcher[1].Pid), worker.Ref);
+
+        Reply(pool, worker, chunk, x => x * 10);
+        Assert.Equal(new[] { 10 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        var second = await Register(pool, 1);
+        var next = Submit(pool, jobId: 2, [2, 3], chunkSize: 1);
+        var chunks = new[] { await NextChunk(worker), await NextChunk(second) };
+        Reply(pool, worker, chunks[0], x => x * 10);
+        Reply(pool, second, chunks[1], x => x * 10);
+        Assert.Equal(new[] { 20, 30 }, await next.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public void Local_only_commands_never_serialize_and_bytes_naming_their_serializer_build_nothing()
+    {
+        var serialization = Sys.Serialization;
+        var serializer = serialization.FindSerializerFor(TerminatePool.Instance);
+        Assert.IsType<LocalOnlySerializer>(serializer);
+        Assert.IsType<LocalOnlySerializer>(serialization.FindSerializerFor(new WorkerExited(1, 137)));
+        Assert.IsAssignableFrom<Akka.Actor.IPossiblyHarmful>(new ClaimWarm(1));
+
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.ToBinary(TerminatePool.Instance));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(
+            () => serialization.Deserialize([1, 2, 3], serializer.Identifier, typeof(TerminatePool).AssemblyQualifiedName));
+    }
+
+    [Fact]
     public async Task Close_retires_idle_workers_once_the_queue_is_done_and_reports_when_all_have_exited()
     {
         var pool = await StartPool(1);

@@ -32,6 +32,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private readonly PoolSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DroppedMessages _dropped;
     private readonly Dictionary<int, Launched> _launched = new();
     private readonly Dictionary<IActorRef, Worker> _workers = new();
     private readonly Dictionary<long, Job> _jobs = new();
@@ -49,19 +50,20 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     public PoolActor(PoolSetup setup)
     {
         _setup = setup;
+        _dropped = new DroppedMessages(_log, "Pool " + Self.Path.Name);
 
         Receive<Start>(_ => OnStart());
         Receive<WarmClaimed>(OnWarmClaimed);
         Receive<RegisterWorker>(OnRegister);
-        Receive<WorkerReady>(_ => OnReady());
+        Receive<WorkerReady>(OnReady);
         Receive<InitializerFailed>(OnInitializerFailed);
         Receive<SubmitJob>(submit => OnSubmit(submit.Job));
         Receive<OpenStream>(OnOpenStream);
         Receive<AddChunk>(OnAddChunk);
         Receive<EndStream>(OnEndStream);
-        Receive<ChunkDone>(done => OnChunkReports([done]));
-        Receive<ChunkFailed>(failed => OnChunkReports([failed]));
-        Receive<ChunkReports>(reports => OnChunkReports(reports.Reports));
+        Receive<ChunkDone>(done => OnChunkReports(done, [done]));
+        Receive<ChunkFailed>(failed => OnChunkReports(failed, [failed]));
+        Receive<ChunkReports>(reports => OnChunkReports(reports, reports.Reports));
         Receive<DispatchDue>(_ =>
         {
             _dispatchDue = false;
@@ -158,15 +160,21 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnRegister(RegisterWorker register)
     {
-        // Only a process this pool launched, presenting the context's token, becomes a worker.
+        // Only a process this pool launched, presenting the context's token, becomes a worker; and
+        // only once, under the actor it registered with (its address and uid).
         if (register.Token != _setup.Token)
         {
-            _log.Warning("Dropped a worker registration from {0} (pid {1}): wrong token.", Sender, register.Pid);
+            _dropped.Drop(register, Sender, "wrong token.");
+            return;
+        }
+        if (Sender.IsNobody() || Sender is DeadLetterActorRef || _workers.ContainsKey(Sender))
+        {
+            _dropped.Drop(register, Sender, "no sender, or a worker already registered.");
             return;
         }
         if (!_launched.TryGetValue(register.Pid, out var launched) || launched.Worker is not null)
         {
-            _log.Warning("Dropped a worker registration from {0}: pid {1} is not a worker this pool launched.", Sender, register.Pid);
+            _dropped.Drop(register, Sender, $"pid {register.Pid} is not a worker this pool launched and has yet to register.");
             return;
         }
         var worker = new Worker(register.Pid, Sender);
@@ -176,9 +184,18 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Sender.Tell(new Welcome(_setup.Initializer, _setup.Codec.Slots?.Directory));
     }
 
-    private void OnReady()
+    /// <summary>The registered worker that sent the message being handled; null (and the message dropped) for anyone else.</summary>
+    private Worker? FromWorker(object message)
     {
-        if (!_workers.TryGetValue(Sender, out var worker) || worker.Ready)
+        if (_workers.TryGetValue(Sender, out var worker))
+            return worker;
+        _dropped.Drop(message, Sender, "not a registered worker of this pool.");
+        return null;
+    }
+
+    private void OnReady(WorkerReady ready)
+    {
+        if (FromWorker(ready) is not { } worker || worker.Ready)
             return;
         worker.Ready = true;
         _failedStarts = 0;
@@ -189,7 +206,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnInitializerFailed(InitializerFailed failed)
     {
-        if (!_workers.ContainsKey(Sender))
+        if (FromWorker(failed) is null)
             return;
         // Every worker runs the same initializer: respawning would fail the same way, forever.
         Break(failed.Error.ToException());
@@ -276,13 +293,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private Exception? Refusal() => _broken ?? (_state == State.Terminated ? Terminated() : null);
 
-    private void OnChunkReports(IReadOnlyList<IMultiprocMessage> reports)
+    private void OnChunkReports(IMultiprocMessage message, IReadOnlyList<IMultiprocMessage> reports)
     {
-        if (!_workers.TryGetValue(Sender, out var worker))
-        {
-            _log.Warning("Dropped a result from {0}: not a worker of this pool.", Sender);
+        if (FromWorker(message) is not { } worker)
             return;
-        }
         foreach (var report in reports)
         {
             switch (report)

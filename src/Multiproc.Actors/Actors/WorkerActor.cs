@@ -21,7 +21,7 @@ internal sealed class WorkerActor : ReceiveActor
     private readonly string _token;
     private readonly PayloadCodec _codec;
     private readonly MultiprocSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DroppedMessages _dropped;
     // Functions rebuilt by content outlive a Transfer: the next pool mostly sends the same ones.
     private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless = new();
     // Reports the task thread finished, sent by this actor: those that pile up while it is busy
@@ -37,6 +37,7 @@ internal sealed class WorkerActor : ReceiveActor
     public WorkerActor(IActorRef parent, string token, MultiprocSettings settings)
     {
         _parent = parent;
+        _dropped = new DroppedMessages(Context.GetLogger(), "Worker " + Environment.ProcessId);
         _token = token;
         _settings = settings;
         // Send runs on the task thread, where the actor context (and so Self) is not available.
@@ -93,8 +94,7 @@ internal sealed class WorkerActor : ReceiveActor
             Context.System.Terminate();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_parent), _ => Context.System.Terminate());
-        ReceiveAny(message =>
-            _log.Warning("Dropped {0} from {1}: a worker takes messages only from the pool that launched it.", message.GetType().Name, Sender));
+        ReceiveAny(message => _dropped.Drop(message, Sender, "a worker takes messages only from the pool that launched it."));
     }
 
     public static Props Props(IActorRef parent, string token, MultiprocSettings settings) =>
@@ -162,12 +162,12 @@ internal sealed class WorkerActor : ReceiveActor
 
     private long BatchBytes => WireSerializer.BatchLimit(_settings.MaximumMessageSize);
 
-    private sealed class FlushOutbox
+    private sealed class FlushOutbox : ILocalOnly
     {
         public static readonly FlushOutbox Instance = new();
     }
 
-    private sealed class TasksEnded
+    private sealed class TasksEnded : ILocalOnly
     {
         public static readonly TasksEnded Instance = new();
     }
