@@ -429,6 +429,88 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task Workers_killed_from_outside_while_starting_are_replaced_without_breaking_the_pool()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(10), RespawnBackoffMax = TimeSpan.FromMilliseconds(20) };
+        var pool = await StartPool(1);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+
+        // SIGKILL and SIGTERM exits, more of them than max-failed-starts.
+        for (var i = 0; i < _settings.MaxFailedStarts * 2; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(i % 2 == 0 ? 137 : 143);
+        }
+
+        var worker = await Register(pool, _settings.MaxFailedStarts * 2);
+        Reply(pool, worker, await NextChunk(worker), x => x + 1);
+        Assert.Equal(new[] { 2 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_pool_broken_by_workers_that_cannot_start_tries_again_on_a_call_after_its_back_off()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(200), RespawnBackoffMax = TimeSpan.FromSeconds(1) };
+        var pool = await StartPool(1);
+        var first = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        for (var i = 0; i < _settings.MaxFailedStarts; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(4);
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first.Completion.Task.WaitAsync(RemainingOrDefault));
+        // Right after the break, calls fail at once, without launching anything.
+        var early = Submit(pool, jobId: 2, [2], chunkSize: 1);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => early.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(_settings.MaxFailedStarts, _launcher.Launched.Count);
+
+        // After the back-off, a call launches workers again (half-open) and is served.
+        var later = await SubmitUntilRelaunched(pool, [3]);
+        var worker = await Register(pool, _settings.MaxFailedStarts);
+        Reply(pool, worker, await NextChunk(worker), x => x * 10);
+        Assert.Equal(new[] { 30 }, await later.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_half_open_pool_whose_new_worker_cannot_start_either_breaks_again_at_once()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(100), RespawnBackoffMax = TimeSpan.FromSeconds(1) };
+        var pool = await StartPool(1);
+        var first = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        for (var i = 0; i < _settings.MaxFailedStarts; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(4);
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first.Completion.Task.WaitAsync(RemainingOrDefault));
+
+        var later = await SubmitUntilRelaunched(pool, [2]);
+        _launcher[_settings.MaxFailedStarts].Exit(4);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => later.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("failed to start", error.Message);
+        Assert.Equal(_settings.MaxFailedStarts + 1, _launcher.Launched.Count);
+    }
+
+    [Fact]
+    public async Task An_initializer_that_runs_past_its_timeout_fails_the_calls_with_a_TimeoutException_naming_the_key()
+    {
+        _settings = _settings with { InitializerTimeout = TimeSpan.FromMilliseconds(300) };
+        var pool = await StartPool(1, _codec.Encode("init", "the initializer"));
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var worker = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, _launcher[0].Pid), worker.Ref);
+        await worker.ExpectMsgAsync<Welcome>();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("initializer did not finish", error.Message);
+        Assert.Contains("multiproc.pool.initializer-timeout", error.Message);
+        Assert.True(_launcher[0].Killed);
+        var later = Submit(pool, jobId: 2, [2], chunkSize: 1);
+        await Assert.ThrowsAsync<TimeoutException>(() => later.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
     public async Task A_worker_gets_no_more_than_maxtasksperchild_tasks_and_is_then_replaced()
     {
         _maxTasks = 1;
@@ -593,6 +675,24 @@ public sealed class PoolActorSpec : MultiprocSpec
             .ToList();
         pool.Tell(new SubmitJob(new JobSpec(jobId, new EncodedFunction(_codec.Encode("function", "function"), functionId), chunks, sink)));
         return sink;
+    }
+
+    /// <summary>Submits a call every 50 ms until one makes a broken pool launch a worker again; returns that call.</summary>
+    private async Task<RecordingSink<int>> SubmitUntilRelaunched(IActorRef pool, int[] items)
+    {
+        var launched = _launcher.Launched.Count;
+        RecordingSink<int>? sink = null;
+        var jobId = 100;
+        var deadline = DateTime.UtcNow + RemainingOrDefault;
+        do
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the broken pool launched no worker for a call after its back-off");
+            sink = Submit(pool, jobId++, items, chunkSize: 1);
+            // A refused call fails at once; one the pool took waits for a worker.
+            await Task.WhenAny(sink.Completion.Task, Task.Delay(50));
+        }
+        while (_launcher.Launched.Count == launched);
+        return sink!;
     }
 
     private void Reply(IActorRef pool, TestProbe worker, RunChunk chunk, Func<int, int> function)
