@@ -84,6 +84,79 @@ public sealed class PoolRecoveryTests
         }
     });
 
+    [Fact]
+    public Task Workers_killed_at_random_every_300_ms_fail_no_task_that_was_not_running_when_they_died() => Bounded(async () =>
+    {
+        // The benchmark program's kill_soak runs the full 5,000 tasks with kills until the end; this
+        // is its bounded cousin. On two busy cores a worker takes longer to start than kills every
+        // 300 ms leave it, so the kills stop after MaxKills and the rest of the work then completes.
+        const int Tasks = 1500;
+        const int MaxKills = 12;
+        var context = MultiprocContext.Create();
+        var dir = Directory.CreateTempSubdirectory("multiproc-soak-").FullName;
+        var killed = new List<int>();
+        using var stop = new CancellationTokenSource();
+        try
+        {
+            var pool = await Call(() => new ProcessPool(3, context: context));
+            var pending = pool.MapAsync(MarkAndSpin(dir), Enumerable.Range(0, Tasks), chunksize: 1);
+            var killer = Task.Run(async () =>
+            {
+                var random = new Random(4321);
+                using var every = new PeriodicTimer(TimeSpan.FromMilliseconds(300));
+                while (killed.Count < MaxKills && await every.WaitForNextTickAsync(stop.Token))
+                {
+                    // Ready workers only: each noted its pid on its first task.
+                    var ready = Directory.GetFiles(dir).Select(f => int.Parse(Path.GetFileName(f))).Where(ProcFs.IsWorkerAlive).ToArray();
+                    if (ready.Length == 0)
+                        continue;
+                    var victim = ready[random.Next(ready.Length)];
+                    ProcFs.KillWorkers([victim]);
+                    lock (killed)
+                        killed.Add(victim);
+                }
+            });
+
+            var results = await Awaited(pending, TimeSpan.FromSeconds(90));
+            await stop.CancelAsync();
+            await killer.ContinueWith(_ => { }, TaskScheduler.Default);
+
+            Assert.Equal(Enumerable.Range(0, Tasks).Select(x => x * 2), results);
+            Assert.True(killed.Count >= 3, $"only {killed.Count} kills: the soak did not test much");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Deadline.Dispose(context);
+            lock (killed)
+                ProcFs.KillWorkers(killed);
+            Directory.Delete(dir, recursive: true);
+        }
+    }, TimeSpan.FromSeconds(150));
+
+    // Built here so the closure holds only the directory.
+    private static Func<int, int> MarkAndSpin(string dir) => x => MarkAndSpin(dir, x);
+
+    private static bool _marked;
+
+    /// <summary>
+    /// A ~2 ms task that notes its worker's pid once it has finished its first task: a worker that
+    /// has served is fair game, and the kills are not aimed at a fresh worker's first, cold task.
+    /// </summary>
+    private static int MarkAndSpin(string dir, int x)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMilliseconds(2))
+        {
+        }
+        if (!_marked)
+        {
+            File.WriteAllText(Path.Combine(dir, Environment.ProcessId.ToString()), "");
+            _marked = true;
+        }
+        return x * 2;
+    }
+
     private static void WaitAtGate(string gate)
     {
         File.WriteAllText(Path.Combine(gate, Environment.ProcessId.ToString()), "");

@@ -511,6 +511,61 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task Only_the_chunk_a_dead_worker_was_executing_is_charged_a_try_and_those_queued_behind_it_run_again_untouched()
+    {
+        _settings = _settings with { MaxTries = 1 };
+        var (pool, directory) = await StartPoolWithDirectory();
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1, 2], chunkSize: 1);
+        var first = await NextChunk(worker);
+        var second = await NextChunk(worker);
+
+        // The worker's file says what it was executing when it was killed: the first chunk.
+        using (var running = RunningChunkFile.Create(directory, _launcher[0].Pid)!)
+            running.Begin(first.JobId, first.ChunkIndex);
+        _launcher[0].Exit(137);
+
+        var replacement = await Register(pool, 1);
+        var again = await NextChunk(replacement);
+        Assert.Equal(second.Start, again.Start);
+        await ExpectNoChunk(replacement, Quiet);
+        Reply(pool, replacement, again, x => x * 10);
+        // max-tries = 1: the executing chunk is lost at once; the queued one was not charged.
+        var error = await Assert.ThrowsAsync<WorkerCrashedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(0, error.TaskIndex);
+    }
+
+    [Fact]
+    public async Task A_lone_chunk_that_had_not_started_when_its_worker_was_killed_is_not_charged_a_try()
+    {
+        _settings = _settings with { MaxTries = 1 };
+        var (pool, directory) = await StartPoolWithDirectory();
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await NextChunk(worker);
+
+        // Between two chunks (or before the first): nothing executing.
+        using (var running = RunningChunkFile.Create(directory, _launcher[0].Pid)!)
+        {
+            running.Begin(7, 0);
+            running.End();
+        }
+        _launcher[0].Exit(137);
+
+        var replacement = await Register(pool, 1);
+        Reply(pool, replacement, await NextChunk(replacement), x => x * 10);
+        Assert.Equal(new[] { 10 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    /// <summary>A one-worker pool with a shared-memory directory, where its workers keep their running-chunk files.</summary>
+    private async Task<(IActorRef Pool, string Directory)> StartPoolWithDirectory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"multiproc-spec-{Guid.NewGuid():N}");
+        var slots = SharedSlots.Create(directory, 1 << 20, 0) ?? throw new InvalidOperationException("no shared-memory directory");
+        return (await StartPool(1, codec: _codec.WithSlots(slots)), directory);
+    }
+
+    [Fact]
     public async Task A_worker_gets_no_more_than_maxtasksperchild_tasks_and_is_then_replaced()
     {
         _maxTasks = 1;
@@ -622,9 +677,9 @@ public sealed class PoolActorSpec : MultiprocSpec
         Assert.Equal(new[] { 21 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
 
-    private async Task<IActorRef> StartPool(int processes, Payload? initializer = null)
+    private async Task<IActorRef> StartPool(int processes, Payload? initializer = null, PayloadCodec? codec = null)
     {
-        var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, _codec, _allExited);
+        var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, codec ?? _codec, _allExited);
         var pool = Sys.ActorOf(PoolActor.Props(setup));
         await pool.Ask<Started>(Start.Instance, RemainingOrDefault);
         return pool;

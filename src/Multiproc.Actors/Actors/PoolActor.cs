@@ -554,10 +554,16 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void Requeue(Worker worker, int? exitCode)
     {
-        // Which chunk was running is known only when the worker held one: with several in flight,
-        // the result of one that finished may have died in the socket with the process. So a chunk
-        // is charged a try only when it ran alone; the others are re-run alone ("suspects") until
-        // the one to blame is found, and no innocent call is failed by another's poison task.
+        // The worker's file says which chunk was executing when it died, if any: only that one is
+        // charged a try, and the chunks merely queued on the worker go back as they were. Without
+        // the file (no shared-memory directory), which chunk was running is known only when the
+        // worker held one: with several in flight, the result of one that finished may have died in
+        // the socket with the process. So a chunk is then charged a try only when it ran alone; the
+        // others are re-run alone ("suspects") until the one to blame is found, and no innocent call
+        // is failed by another's poison task.
+        var running = _setup.Codec.Slots?.Directory is { } directory
+            ? RunningChunkFile.ReadAndDelete(directory, worker.Pid)
+            : default;
         var alone = worker.InFlight.Count == 1;
         // Back to the front, in their original order, so the call they belong to is not starved.
         for (var i = worker.InFlight.Count - 1; i >= 0; i--)
@@ -569,8 +575,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 Release(work);
                 continue;
             }
-            work.Suspect = true;
-            if (!alone)
+            var charged = running.Known
+                ? running.Running && running.JobId == work.Job.Id && running.ChunkIndex == work.Chunk.Index
+                : alone;
+            if (!running.Known)
+                work.Suspect = true;
+            if (!charged)
             {
                 _queue.AddFirst(work);
                 continue;

@@ -52,7 +52,9 @@ internal sealed class WorkerActor : ReceiveActor
             _slots = welcome.SharedDirectory is { } directory && _settings.SharedMemoryThreshold > 0
                 ? SharedSlots.Attach(directory, _settings.SharedMemoryThreshold)
                 : null;
-            _tasks = new TaskThread(_parent, this, _slots is null ? _codec : _codec.WithSlots(_slots), _stateless);
+            // Tells the pool, should this process die, which chunk was executing (and so which to blame).
+            var running = welcome.SharedDirectory is { } poolDirectory ? RunningChunkFile.Create(poolDirectory, Environment.ProcessId) : null;
+            _tasks = new TaskThread(_parent, this, _slots is null ? _codec : _codec.WithSlots(_slots), _stateless, running);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
@@ -194,8 +196,12 @@ internal sealed class WorkerActor : ReceiveActor
         // Reports sent when their chunk's puts are acknowledged (task thread only).
         private readonly List<Task> _waiting = new();
 
-        public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
+        private readonly RunningChunkFile? _running;
+
+        public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless,
+            RunningChunkFile? running)
         {
+            _running = running;
             _stateless = stateless;
             _parent = parent;
             // Job ids are per pool: a queue tells the puts of tasks of different pools apart by this.
@@ -233,6 +239,7 @@ internal sealed class WorkerActor : ReceiveActor
             }
             // Reports still waiting for their puts leave before this worker is done (each wait is bounded by the put timeout).
             Task.WaitAll([.. _waiting]);
+            _running?.Dispose();
             _whenDone?.Invoke();
         }
 
@@ -256,7 +263,9 @@ internal sealed class WorkerActor : ReceiveActor
         private IMultiprocMessage? Run(RunChunk chunk)
         {
             using var puts = TaskPutScope.Begin(_poolKey, chunk.JobId, chunk.Start);
+            _running?.Begin(chunk.JobId, chunk.ChunkIndex);
             var report = RunTasks(chunk);
+            _running?.End();
             // Every item the chunk's tasks put must be in its queue before the result reaches the caller;
             // meanwhile the next chunk runs (up to a few chunks' reports wait like this).
             var settled = puts.FinishAsync();
