@@ -70,7 +70,7 @@ public sealed class JobActorSpec : MultiprocSpec
     {
         var (job, sink) = Job(2, 1);
         var pool = Aggregator(job);
-        var aggregator = await Sys.ActorSelection(pool.Path / "*").ResolveOne(RemainingOrDefault);
+        var aggregator = await pool.Ask<IActorRef>(PoolStandIn.WhichChild, RemainingOrDefault);
 
         // A forger that found the aggregator's path, with and without a sender.
         aggregator.Tell(Done(job, 0, [666]), TestActor);
@@ -88,9 +88,12 @@ public sealed class JobActorSpec : MultiprocSpec
     /// <summary>Stands in for the pool actor: passes on what it is told, as the pool passes on its workers' reports.</summary>
     private sealed class PoolStandIn : ReceiveActor
     {
+        public const string WhichChild = "which child?";
+
         public PoolStandIn(Props child)
         {
             var aggregator = Context.ActorOf(child);
+            Receive<string>(question => question == WhichChild, _ => Sender.Tell(aggregator));
             ReceiveAny(message => aggregator.Tell(message));
         }
     }

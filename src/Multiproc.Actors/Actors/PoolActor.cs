@@ -714,12 +714,13 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             var delay = Math.Min(Settings.RespawnBackoffMax.Ticks, Settings.RespawnBackoffMin.Ticks * factor);
             _reopenAt = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(delay * System.Diagnostics.Stopwatch.Frequency / TimeSpan.TicksPerSecond);
         }
-        AbortAll(error);
+        // Killed before the calls fail: a caller told that the workers were killed finds them so.
         foreach (var launched in _launched.Values)
         {
             launched.Discarded = true;
             launched.Process.Kill();
         }
+        AbortAll(error);
         CheckAllExited();
     }
 
