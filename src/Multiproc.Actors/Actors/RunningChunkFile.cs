@@ -3,7 +3,7 @@ using System.IO.MemoryMappedFiles;
 namespace Multiproc.Actors.Actors;
 
 /// <summary>
-/// Which chunk a worker is executing, in a 16-byte file of its pool's shared-memory directory that
+/// Which chunk a worker is executing, in a 16-byte file under its pool's shared-memory directory that
 /// the worker maps and sets around each chunk. When the worker dies, its pool reads the file: only
 /// that chunk was running, so only it is charged a try; the chunks merely queued on the worker go
 /// back untouched. A store to memory costs the worker nothing next to a message per chunk, and the
@@ -32,8 +32,11 @@ internal sealed class RunningChunkFile : IDisposable
     /// <param name="ChunkIndex">The executing chunk's index in its job.</param>
     public readonly record struct Reading(bool Known, bool Running, long JobId, int ChunkIndex);
 
-    /// <summary>The file of the worker with process id <paramref name="pid"/> in the pool's directory.</summary>
-    public static string PathOf(string directory, int pid) => Path.Combine(directory, $"running-{pid}");
+    /// <summary>
+    /// The file of the worker with process id <paramref name="pid"/>, in a subdirectory of the pool's
+    /// directory: the pool's payload slots stay alone at its top level, and go with it.
+    /// </summary>
+    public static string PathOf(string directory, int pid) => Path.Combine(directory, "running", pid.ToString());
 
     /// <summary>Makes the file of the worker <paramref name="pid"/> (this process) in <paramref name="directory"/>; null where it cannot (the pool then blames as it would without it).</summary>
     public static RunningChunkFile? Create(string directory, int pid)
@@ -42,7 +45,9 @@ internal sealed class RunningChunkFile : IDisposable
             return null;
         try
         {
-            using var file = new FileStream(PathOf(directory, pid), new FileStreamOptions
+            var path = PathOf(directory, pid);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            using var file = new FileStream(path, new FileStreamOptions
             {
                 Mode = FileMode.Create,
                 Access = FileAccess.ReadWrite,
