@@ -5,7 +5,7 @@ namespace Multiproc.Actors;
 public sealed record PoolOptions
 {
     /// <summary>Worker processes.</summary>
-    /// <value>At least 1; <c>null</c> (the default) means <see cref="Environment.ProcessorCount"/>.</value>
+    /// <value>At least 1 and at most <c>multiproc.pool.max-processes</c> (default 256, or the machine's cores if more); <c>null</c> (the default) means <see cref="Environment.ProcessorCount"/>.</value>
     public int? Processes { get; init; }
 
     /// <summary>Runs once in each worker process before its first task, with <see cref="InitArgs"/>.</summary>

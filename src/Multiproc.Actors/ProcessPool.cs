@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Multiproc.Actors.Actors;
+using Multiproc.Actors.Configuration;
 using Multiproc.Actors.Functions;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.PoolCommands;
@@ -44,7 +45,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <param name="initargs">The initializer's arguments, checked against its parameters before any process starts.</param>
     /// <param name="maxtasksperchild">Tasks a worker runs before a fresh process replaces it; <c>null</c> for no limit.</param>
     /// <param name="context">The context to run in; <c>null</c> for <see cref="MultiprocContext.Default"/>.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="processes"/> or <paramref name="maxtasksperchild"/> is less than 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="processes"/> or <paramref name="maxtasksperchild"/> is less than 1, or <paramref name="processes"/> is above <c>multiproc.pool.max-processes</c>.</exception>
     /// <exception cref="ArgumentException">The initializer cannot be sent to a worker, or <paramref name="initargs"/> does not fit its parameters.</exception>
     public ProcessPool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null,
         int? maxtasksperchild = null, MultiprocContext? context = null)
@@ -55,6 +56,7 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     /// <summary>Starts a pool of worker processes as <paramref name="options"/> say.</summary>
     /// <param name="options">The pool's options.</param>
     /// <param name="context">The context to run in; <c>null</c> for <see cref="MultiprocContext.Default"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The processes or maxtasksperchild are less than 1, or the processes above <c>multiproc.pool.max-processes</c>.</exception>
     public ProcessPool(PoolOptions options, MultiprocContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -63,6 +65,11 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
         if (options.MaxTasksPerChild is < 1)
             throw new ArgumentOutOfRangeException("maxtasksperchild", options.MaxTasksPerChild, "maxtasksperchild must be at least 1, or null for no limit.");
         Processes = options.Processes ?? Environment.ProcessorCount;
+        // Before the default context may start (and start workers for this pool ahead of it): it reads the reference configuration.
+        var maxProcesses = Math.Max((context?.Settings ?? DefaultSettings.Value).MaxProcesses, Environment.ProcessorCount);
+        if (Processes > maxProcesses)
+            throw new ArgumentOutOfRangeException("processes", Processes,
+                $"A pool may have at most {maxProcesses} worker processes ('{MultiprocSettings.MaxProcessesKey}', or the machine's cores if more).");
         // Checked before the default context may start (and start workers for this pool ahead of it).
         var initializerRef = Initializers.Validate(options.Initializer, options.InitArgs);
         _context = context ?? MultiprocContext.DefaultFor(Processes);
@@ -89,6 +96,8 @@ public sealed class ProcessPool : IDisposable, IAsyncDisposable
     }
 
     internal const string MultiprocDispatcher = "multiproc.dispatcher";
+
+    private static readonly Lazy<MultiprocSettings> DefaultSettings = new(() => MultiprocSettings.Create(MultiprocContext.DefaultConfig));
 
     /// <summary>The pool actor: the router that owns this pool's work.</summary>
     internal IActorRef Actor => _actor;

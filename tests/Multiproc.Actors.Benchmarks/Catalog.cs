@@ -27,8 +27,15 @@ internal sealed record FigureDef(string Key, string Title, string Unit, Better B
     double PythonScale = 1, Target? Target = null);
 
 /// <summary>A scenario: one row of the table, its figures (the first is the headline), and the Python script that measures the same.</summary>
+/// <param name="Name">The scenario's name on the command line.</param>
+/// <param name="Title">What it measures.</param>
+/// <param name="PythonScript">The script; empty for none.</param>
+/// <param name="PythonSpawnOnly">Whether the script takes <c>--methods spawn</c>.</param>
+/// <param name="Figures">Its figures, the headline first.</param>
+/// <param name="Run">Measures it.</param>
+/// <param name="OnlyByName">Not among "all": runs only when named (a soak rather than a figure).</param>
 internal sealed record ScenarioDef(string Name, string Title, string PythonScript, bool PythonSpawnOnly, FigureDef[] Figures,
-    Func<Bench, ScenarioOutput> Run)
+    Func<Bench, ScenarioOutput> Run, bool OnlyByName = false)
 {
     public FigureDef Headline => Figures[0];
 }
@@ -131,6 +138,14 @@ internal static class Catalog
             new("rss_anon_mib", "idle pool worker RssAnon", "MiB", Better.Lower, "pool_spawn_worker.RssAnon_kB", 1.0 / 1024),
             new("pss_mib", "idle pool worker PSS", "MiB", Better.Lower, "pool_spawn_worker.Pss_kB", 1.0 / 1024),
         ], Scenarios.Memory),
+
+        new("kill_soak", "a ready worker of ProcessPool(3) SIGKILLed every 300 ms during Map of 5,000 x ~2 ms tasks, chunksize 1", "",
+            PythonSpawnOnly: false,
+        [
+            new("wall_s", "kill soak: Map of 5,000 x 2 ms on 3 workers, one killed every 300 ms (every result once, in order)", "s",
+                Better.Lower, null),
+            new("kills", "... workers killed during the Map", "", Better.Higher, null),
+        ], KillSoak.Run, OnlyByName: true),
     ];
 
     public static ScenarioDef? Find(string name) => All.FirstOrDefault(s => s.Name == name);

@@ -65,7 +65,7 @@ internal static class Program
                     break;
                 case "--list":
                     foreach (var s in Catalog.All)
-                        Console.Out.WriteLine($"{s.Name,-16} {s.Title}  (Python: {s.PythonScript}.py)");
+                        Console.Out.WriteLine($"{s.Name,-16} {s.Title}{(s.PythonScript.Length > 0 ? $"  (Python: {s.PythonScript}.py)" : "  (no Python side; only by name)")}");
                     return 0;
                 case "-h" or "--help":
                     Console.Out.WriteLine(Usage);
@@ -79,7 +79,7 @@ internal static class Program
             }
         }
         var selected = names.Count == 0 || names.Contains("all")
-            ? Catalog.All
+            ? Catalog.All.Where(s => !s.OnlyByName).ToArray()
             : Catalog.All.Where(s => names.Contains(s.Name)).ToArray();
 
         PythonSide? python = null;
@@ -88,7 +88,7 @@ internal static class Program
             python = new PythonSide(pythonPath, runs);
             try
             {
-                python.Check(selected.Select(s => s.PythonScript).Distinct());
+                python.Check(selected.Select(s => s.PythonScript).Where(script => script.Length > 0).Distinct());
             }
             catch (FileNotFoundException e)
             {
@@ -118,7 +118,7 @@ internal static class Program
             }
             System.Text.Json.Nodes.JsonObject? pythonJson = null;
             double? probePython = null;
-            if (python is not null && outputs.Any(o => o.Output is not null))
+            if (python is not null && group.Key.Length > 0 && outputs.Any(o => o.Output is not null))
             {
                 probePython = python.Probe();
                 Bench.Log(string.Join(' ', ["python3", $"{group.Key}.py", .. Catalog.PythonArgs(group.First()), "..."]));

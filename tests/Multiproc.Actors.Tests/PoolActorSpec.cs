@@ -300,6 +300,56 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task Worker_messages_from_anyone_but_a_registered_worker_are_dropped_and_logged_once_per_type_and_origin()
+    {
+        var pool = await StartPool(2, _codec.Encode("init", "the initializer"));
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await NextChunk(worker);
+        var stranger = CreateTestProbe();
+
+        await EventFilter.Warning(contains: "dropped a ChunkDone").ExpectAsync(2, async () =>
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Reply(pool, stranger, chunk, _ => 666);
+                pool.Tell(new ChunkDone(chunk.JobId, chunk.ChunkIndex, _codec.Encode(new[] { 666 }, "results")), ActorRefs.NoSender);
+            }
+            await stranger.ExpectNoMsgAsync(Quiet);
+        });
+        // An initializer failure from a stranger would break the pool; readiness would hand it work.
+        pool.Tell(new InitializerFailed(RemoteError.From(new InvalidOperationException("forged"))), stranger.Ref);
+        pool.Tell(new InitializerFailed(RemoteError.From(new InvalidOperationException("forged"))), ActorRefs.NoSender);
+        pool.Tell(WorkerReady.Instance, stranger.Ref);
+        // The token without a sender, or a second time from a registered worker, registers nothing.
+        pool.Tell(new RegisterWorker(Token, _launcher[1].Pid), ActorRefs.NoSender);
+        pool.Tell(new RegisterWorker(Token, _launcher[1].Pid), worker.Ref);
+
+        Reply(pool, worker, chunk, x => x * 10);
+        Assert.Equal(new[] { 10 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        var second = await Register(pool, 1);
+        var next = Submit(pool, jobId: 2, [2, 3], chunkSize: 1);
+        var chunks = new[] { await NextChunk(worker), await NextChunk(second) };
+        Reply(pool, worker, chunks[0], x => x * 10);
+        Reply(pool, second, chunks[1], x => x * 10);
+        Assert.Equal(new[] { 20, 30 }, await next.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public void Local_only_commands_never_serialize_and_bytes_naming_their_serializer_build_nothing()
+    {
+        var serialization = Sys.Serialization;
+        var serializer = serialization.FindSerializerFor(TerminatePool.Instance);
+        Assert.IsType<LocalOnlySerializer>(serializer);
+        Assert.IsType<LocalOnlySerializer>(serialization.FindSerializerFor(new WorkerExited(1, 137)));
+        Assert.IsAssignableFrom<Akka.Actor.IPossiblyHarmful>(new ClaimWarm(1));
+
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.ToBinary(TerminatePool.Instance));
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(
+            () => serialization.Deserialize([1, 2, 3], serializer.Identifier, typeof(TerminatePool).AssemblyQualifiedName));
+    }
+
+    [Fact]
     public async Task Close_retires_idle_workers_once_the_queue_is_done_and_reports_when_all_have_exited()
     {
         var pool = await StartPool(1);
@@ -376,6 +426,143 @@ public sealed class PoolActorSpec : MultiprocSpec
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
         Assert.Contains("failed to start", error.Message);
         Assert.Equal(_settings.MaxFailedStarts, _launcher.Launched.Count);
+    }
+
+    [Fact]
+    public async Task Workers_killed_from_outside_while_starting_are_replaced_without_breaking_the_pool()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(10), RespawnBackoffMax = TimeSpan.FromMilliseconds(20) };
+        var pool = await StartPool(1);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+
+        // SIGKILL and SIGTERM exits, more of them than max-failed-starts.
+        for (var i = 0; i < _settings.MaxFailedStarts * 2; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(i % 2 == 0 ? 137 : 143);
+        }
+
+        var worker = await Register(pool, _settings.MaxFailedStarts * 2);
+        Reply(pool, worker, await NextChunk(worker), x => x + 1);
+        Assert.Equal(new[] { 2 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_pool_broken_by_workers_that_cannot_start_tries_again_on_a_call_after_its_back_off()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(200), RespawnBackoffMax = TimeSpan.FromSeconds(1) };
+        var pool = await StartPool(1);
+        var first = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        for (var i = 0; i < _settings.MaxFailedStarts; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(4);
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first.Completion.Task.WaitAsync(RemainingOrDefault));
+        // Right after the break, calls fail at once, without launching anything.
+        var early = Submit(pool, jobId: 2, [2], chunkSize: 1);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => early.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(_settings.MaxFailedStarts, _launcher.Launched.Count);
+
+        // After the back-off, a call launches workers again (half-open) and is served.
+        var later = await SubmitUntilRelaunched(pool, [3]);
+        var worker = await Register(pool, _settings.MaxFailedStarts);
+        Reply(pool, worker, await NextChunk(worker), x => x * 10);
+        Assert.Equal(new[] { 30 }, await later.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task A_half_open_pool_whose_new_worker_cannot_start_either_breaks_again_at_once()
+    {
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(100), RespawnBackoffMax = TimeSpan.FromSeconds(1) };
+        var pool = await StartPool(1);
+        var first = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        for (var i = 0; i < _settings.MaxFailedStarts; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i));
+            _launcher[i].Exit(4);
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first.Completion.Task.WaitAsync(RemainingOrDefault));
+
+        var later = await SubmitUntilRelaunched(pool, [2]);
+        _launcher[_settings.MaxFailedStarts].Exit(4);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => later.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("failed to start", error.Message);
+        Assert.Equal(_settings.MaxFailedStarts + 1, _launcher.Launched.Count);
+    }
+
+    [Fact]
+    public async Task An_initializer_that_runs_past_its_timeout_fails_the_calls_with_a_TimeoutException_naming_the_key()
+    {
+        _settings = _settings with { InitializerTimeout = TimeSpan.FromMilliseconds(300) };
+        var pool = await StartPool(1, _codec.Encode("init", "the initializer"));
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var worker = CreateTestProbe();
+        pool.Tell(new RegisterWorker(Token, _launcher[0].Pid), worker.Ref);
+        await worker.ExpectMsgAsync<Welcome>();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("initializer did not finish", error.Message);
+        Assert.Contains("multiproc.pool.initializer-timeout", error.Message);
+        Assert.True(_launcher[0].Killed);
+        var later = Submit(pool, jobId: 2, [2], chunkSize: 1);
+        await Assert.ThrowsAsync<TimeoutException>(() => later.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    [Fact]
+    public async Task Only_the_chunk_a_dead_worker_was_executing_is_charged_a_try_and_those_queued_behind_it_run_again_untouched()
+    {
+        _settings = _settings with { MaxTries = 1 };
+        var (pool, directory) = await StartPoolWithDirectory();
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1, 2], chunkSize: 1);
+        var first = await NextChunk(worker);
+        var second = await NextChunk(worker);
+
+        // The worker's file says what it was executing when it was killed: the first chunk.
+        using (var running = RunningChunkFile.Create(directory, _launcher[0].Pid)!)
+            running.Begin(first.JobId, first.ChunkIndex);
+        _launcher[0].Exit(137);
+
+        var replacement = await Register(pool, 1);
+        var again = await NextChunk(replacement);
+        Assert.Equal(second.Start, again.Start);
+        await ExpectNoChunk(replacement, Quiet);
+        Reply(pool, replacement, again, x => x * 10);
+        // max-tries = 1: the executing chunk is lost at once; the queued one was not charged.
+        var error = await Assert.ThrowsAsync<WorkerCrashedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(0, error.TaskIndex);
+    }
+
+    [Fact]
+    public async Task A_lone_chunk_that_had_not_started_when_its_worker_was_killed_is_not_charged_a_try()
+    {
+        _settings = _settings with { MaxTries = 1 };
+        var (pool, directory) = await StartPoolWithDirectory();
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        var chunk = await NextChunk(worker);
+
+        // Between two chunks (or before the first): nothing executing.
+        using (var running = RunningChunkFile.Create(directory, _launcher[0].Pid)!)
+        {
+            running.Begin(7, 0);
+            running.End();
+        }
+        _launcher[0].Exit(137);
+
+        var replacement = await Register(pool, 1);
+        Reply(pool, replacement, await NextChunk(replacement), x => x * 10);
+        Assert.Equal(new[] { 10 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
+    }
+
+    /// <summary>A one-worker pool with a shared-memory directory, where its workers keep their running-chunk files.</summary>
+    private async Task<(IActorRef Pool, string Directory)> StartPoolWithDirectory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"multiproc-spec-{Guid.NewGuid():N}");
+        var slots = SharedSlots.Create(directory, 1 << 20, 0) ?? throw new InvalidOperationException("no shared-memory directory");
+        return (await StartPool(1, codec: _codec.WithSlots(slots)), directory);
     }
 
     [Fact]
@@ -490,9 +677,9 @@ public sealed class PoolActorSpec : MultiprocSpec
         Assert.Equal(new[] { 21 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
 
-    private async Task<IActorRef> StartPool(int processes, Payload? initializer = null)
+    private async Task<IActorRef> StartPool(int processes, Payload? initializer = null, PayloadCodec? codec = null)
     {
-        var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, _codec, _allExited);
+        var setup = new PoolSetup(processes, _maxTasks, Token, initializer, _settings, _launcher, codec ?? _codec, _allExited);
         var pool = Sys.ActorOf(PoolActor.Props(setup));
         await pool.Ask<Started>(Start.Instance, RemainingOrDefault);
         return pool;
@@ -543,6 +730,24 @@ public sealed class PoolActorSpec : MultiprocSpec
             .ToList();
         pool.Tell(new SubmitJob(new JobSpec(jobId, new EncodedFunction(_codec.Encode("function", "function"), functionId), chunks, sink)));
         return sink;
+    }
+
+    /// <summary>Submits a call every 50 ms until one makes a broken pool launch a worker again; returns that call.</summary>
+    private async Task<RecordingSink<int>> SubmitUntilRelaunched(IActorRef pool, int[] items)
+    {
+        var launched = _launcher.Launched.Count;
+        RecordingSink<int>? sink = null;
+        var jobId = 100;
+        var deadline = DateTime.UtcNow + RemainingOrDefault;
+        do
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the broken pool launched no worker for a call after its back-off");
+            sink = Submit(pool, jobId++, items, chunkSize: 1);
+            // A refused call fails at once; one the pool took waits for a worker.
+            await Task.WhenAny(sink.Completion.Task, Task.Delay(50));
+        }
+        while (_launcher.Launched.Count == launched);
+        return sink!;
     }
 
     private void Reply(IActorRef pool, TestProbe worker, RunChunk chunk, Func<int, int> function)

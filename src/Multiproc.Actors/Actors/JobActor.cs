@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.PoolCommands;
 using static Multiproc.Actors.Actors.PoolProtocol;
@@ -14,6 +15,7 @@ internal sealed class JobActor : ReceiveActor
 {
     private readonly JobSpec _job;
     private readonly PayloadCodec _codec;
+    private readonly DroppedMessages _dropped = new(Context.GetLogger(), "A call's aggregator");
     // Chunks still to report, by index, with their first item's input position.
     private readonly Dictionary<int, int> _pending;
     private int _remaining;
@@ -27,7 +29,7 @@ internal sealed class JobActor : ReceiveActor
         _pending = job.Chunks.ToDictionary(c => c.Index, c => c.Start);
         _remaining = job.Chunks.Count;
 
-        Receive<ChunkDone>(done =>
+        Receive<ChunkDone>(FromPool, done =>
         {
             try
             {
@@ -52,7 +54,7 @@ internal sealed class JobActor : ReceiveActor
                 _codec.Release(done.Results);
             }
         });
-        Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, _ => Fail(failed.ItemIndex, failed.Error.ToException)));
+        Receive<ChunkFailed>(FromPool, failed => Report(failed.ChunkIndex, _ => Fail(failed.ItemIndex, failed.Error.ToException)));
         Receive<ChunkLost>(lost => Report(lost.ChunkIndex, _ => Fail(lost.ItemIndex, () => lost.Error)));
         Receive<ChunkSplit>(split =>
         {
@@ -62,7 +64,11 @@ internal sealed class JobActor : ReceiveActor
                 _pending[part.Index] = part.Start;
             _remaining += split.Parts.Length - 1;
         });
+        // Reports reach a call only through its pool, which took them from the worker that ran the chunk.
+        ReceiveAny(message => _dropped.Drop(message, Sender, "a call's results come only through its pool."));
     }
+
+    private bool FromPool(object _) => Sender.Equals(Context.Parent);
 
     public static Props Props(JobSpec job, PayloadCodec codec) =>
         Akka.Actor.Props.Create(() => new JobActor(job, codec));

@@ -32,6 +32,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private readonly PoolSetup _setup;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DroppedMessages _dropped;
     private readonly Dictionary<int, Launched> _launched = new();
     private readonly Dictionary<IActorRef, Worker> _workers = new();
     private readonly Dictionary<long, Job> _jobs = new();
@@ -39,6 +40,9 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private State _state = State.Running;
     private Exception? _broken;
     private int _failedStarts;
+    // Breaks in a row because workers could not start, and when the next call may try again.
+    private int _breaks;
+    private long? _reopenAt;
     private int _crashStreak;
     private int _pendingLaunches;
     private bool _dispatchDue;
@@ -49,19 +53,20 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     public PoolActor(PoolSetup setup)
     {
         _setup = setup;
+        _dropped = new DroppedMessages(_log, "Pool " + Self.Path.Name);
 
         Receive<Start>(_ => OnStart());
         Receive<WarmClaimed>(OnWarmClaimed);
         Receive<RegisterWorker>(OnRegister);
-        Receive<WorkerReady>(_ => OnReady());
+        Receive<WorkerReady>(OnReady);
         Receive<InitializerFailed>(OnInitializerFailed);
         Receive<SubmitJob>(submit => OnSubmit(submit.Job));
         Receive<OpenStream>(OnOpenStream);
         Receive<AddChunk>(OnAddChunk);
         Receive<EndStream>(OnEndStream);
-        Receive<ChunkDone>(done => OnChunkReports([done]));
-        Receive<ChunkFailed>(failed => OnChunkReports([failed]));
-        Receive<ChunkReports>(reports => OnChunkReports(reports.Reports));
+        Receive<ChunkDone>(done => OnChunkReports(done, [done]));
+        Receive<ChunkFailed>(failed => OnChunkReports(failed, [failed]));
+        Receive<ChunkReports>(reports => OnChunkReports(reports, reports.Reports));
         Receive<DispatchDue>(_ =>
         {
             _dispatchDue = false;
@@ -70,6 +75,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         Receive<WorkerExited>(exited => OnProcessGone(exited.Pid, exited.ExitCode));
         Receive<Terminated>(OnWorkerTerminated);
         Receive<StartTimedOut>(OnStartTimedOut);
+        Receive<InitializerTimedOut>(OnInitializerTimedOut);
         Receive<RetireTimedOut>(timedOut =>
         {
             if (_launched.TryGetValue(timedOut.Pid, out var launched))
@@ -123,7 +129,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         foreach (var warm in claimed.Workers)
         {
             // Registers like a worker this pool launched: it was told to, right after this was sent.
-            _launched[warm.Pid] = new Launched(warm.Process) { Warm = true };
+            _launched[warm.Pid] = new Launched(warm.Process) { Warm = true, Discarded = _state == State.Terminated || _broken is not null };
             warm.Process.ReportExitTo((pid, exitCode) => self.Tell(new WorkerExited(pid, exitCode)));
             Timers.StartSingleTimer(StartTimerKey(warm.Pid), new StartTimedOut(warm.Pid), Settings.WorkerStartTimeout);
         }
@@ -158,30 +164,49 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnRegister(RegisterWorker register)
     {
-        // Only a process this pool launched, presenting the context's token, becomes a worker.
+        // Only a process this pool launched, presenting the context's token, becomes a worker; and
+        // only once, under the actor it registered with (its address and uid).
         if (register.Token != _setup.Token)
         {
-            _log.Warning("Dropped a worker registration from {0} (pid {1}): wrong token.", Sender, register.Pid);
+            _dropped.Drop(register, Sender, "wrong token.");
+            return;
+        }
+        if (Sender.IsNobody() || Sender is DeadLetterActorRef || _workers.ContainsKey(Sender))
+        {
+            _dropped.Drop(register, Sender, "no sender, or a worker already registered.");
             return;
         }
         if (!_launched.TryGetValue(register.Pid, out var launched) || launched.Worker is not null)
         {
-            _log.Warning("Dropped a worker registration from {0}: pid {1} is not a worker this pool launched.", Sender, register.Pid);
+            _dropped.Drop(register, Sender, $"pid {register.Pid} is not a worker this pool launched and has yet to register.");
             return;
         }
         var worker = new Worker(register.Pid, Sender);
         launched.Worker = worker;
         _workers[Sender] = worker;
         Context.Watch(Sender);
+        // Registered: what is left of its start is the initializer, which has a time of its own.
+        if (_setup.Initializer is not null)
+            Timers.StartSingleTimer(StartTimerKey(register.Pid), new InitializerTimedOut(register.Pid), Settings.InitializerTimeout);
         Sender.Tell(new Welcome(_setup.Initializer, _setup.Codec.Slots?.Directory));
     }
 
-    private void OnReady()
+    /// <summary>The registered worker that sent the message being handled; null (and the message dropped) for anyone else.</summary>
+    private Worker? FromWorker(object message)
     {
-        if (!_workers.TryGetValue(Sender, out var worker) || worker.Ready)
+        if (_workers.TryGetValue(Sender, out var worker))
+            return worker;
+        _dropped.Drop(message, Sender, "not a registered worker of this pool.");
+        return null;
+    }
+
+    private void OnReady(WorkerReady ready)
+    {
+        if (FromWorker(ready) is not { } worker || worker.Ready)
             return;
         worker.Ready = true;
         _failedStarts = 0;
+        _breaks = 0;
         Timers.Cancel(StartTimerKey(worker.Pid));
         Dispatch();
         RetireIdleWorkers();
@@ -189,7 +214,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void OnInitializerFailed(InitializerFailed failed)
     {
-        if (!_workers.ContainsKey(Sender))
+        if (FromWorker(failed) is null)
             return;
         // Every worker runs the same initializer: respawning would fail the same way, forever.
         Break(failed.Error.ToException());
@@ -274,15 +299,39 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         RetireIdleWorkers();
     }
 
-    private Exception? Refusal() => _broken ?? (_state == State.Terminated ? Terminated() : null);
-
-    private void OnChunkReports(IReadOnlyList<IMultiprocMessage> reports)
+    private Exception? Refusal()
     {
-        if (!_workers.TryGetValue(Sender, out var worker))
+        if (_broken is not null && _state == State.Running && _reopenAt is { } at && System.Diagnostics.Stopwatch.GetTimestamp() >= at)
+            Reopen();
+        return _broken ?? (_state == State.Terminated ? Terminated() : null);
+    }
+
+    /// <summary>
+    /// Half-open: a pool broken because its workers could not start tries again for a call that
+    /// comes after its back-off, so that a passing cause (a full process table, a dependency being
+    /// deployed) does not leave it dead. One more failed start breaks it again, for twice as long.
+    /// </summary>
+    private void Reopen()
+    {
+        _log.Warning("Pool {0} launches workers again after: {1}", Self.Path.Name, _broken!.Message);
+        _broken = null;
+        _reopenAt = null;
+        _failedStarts = Math.Max(0, Settings.MaxFailedStarts - 1);
+        try
         {
-            _log.Warning("Dropped a result from {0}: not a worker of this pool.", Sender);
-            return;
+            for (var i = 0; i < _setup.Processes; i++)
+                Launch();
         }
+        catch (Exception e)
+        {
+            Break(e, retriable: true);
+        }
+    }
+
+    private void OnChunkReports(IMultiprocMessage message, IReadOnlyList<IMultiprocMessage> reports)
+    {
+        if (FromWorker(message) is not { } worker)
+            return;
         foreach (var report in reports)
         {
             switch (report)
@@ -415,8 +464,19 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         if (_launched.TryGetValue(timedOut.Pid, out var launched) && launched.Worker is not { Ready: true })
         {
             _log.Warning("Worker process {0} did not get ready within {1}; killing it.", timedOut.Pid, Settings.WorkerStartTimeout);
+            launched.TimedOut = true;
             launched.Process.Kill();
         }
+    }
+
+    private void OnInitializerTimedOut(InitializerTimedOut timedOut)
+    {
+        if (!_launched.TryGetValue(timedOut.Pid, out var launched) || launched.Worker is not { Ready: false })
+            return;
+        // Every worker runs the same initializer: another would hang the same way.
+        Break(new TimeoutException(
+            $"The pool's initializer did not finish within {Settings.InitializerTimeout} in worker process {timedOut.Pid} " +
+            $"('{MultiprocSettings.InitializerTimeoutKey}'); the worker was killed."));
     }
 
     private void OnProcessGone(int pid, int? exitCode)
@@ -433,21 +493,24 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 Context.Unwatch(worker.Ref);
             Requeue(worker, exitCode);
         }
-        if (_state == State.Terminated || _broken is not null)
+        // Killed by this pool when it broke: its successors, if any, were launched when it reopened.
+        if (_state == State.Terminated || _broken is not null || launched.Discarded)
         {
             CheckAllExited();
             return;
         }
-        if (!wasReady && ++_failedStarts >= Settings.MaxFailedStarts)
+        var killedFromOutside = !wasReady && !launched.TimedOut && exitCode is SigKillExit or SigTermExit;
+        if (!wasReady && !killedFromOutside && ++_failedStarts >= Settings.MaxFailedStarts)
         {
             Break(new InvalidOperationException(
                 $"Worker processes failed to start {_failedStarts} times in a row (last exit code {exitCode?.ToString() ?? "unknown"}); " +
-                "their own output, if any, is on this process's standard error."));
+                "their own output, if any, is on this process's standard error. A later call tries again."), retriable: true);
             return;
         }
         var retiring = launched.Worker is { Retiring: true };
+        // A start cut short from outside is no reason to give up, but kills in a row still back off.
         if (!retiring && (_state == State.Running || _queue.Count > 0))
-            LaunchReplacement(crashed: wasReady);
+            LaunchReplacement(crashed: wasReady || killedFromOutside);
         Dispatch();
         CheckAllExited();
     }
@@ -491,10 +554,16 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void Requeue(Worker worker, int? exitCode)
     {
-        // Which chunk was running is known only when the worker held one: with several in flight,
-        // the result of one that finished may have died in the socket with the process. So a chunk
-        // is charged a try only when it ran alone; the others are re-run alone ("suspects") until
-        // the one to blame is found, and no innocent call is failed by another's poison task.
+        // The worker's file says which chunk was executing when it died, if any: only that one is
+        // charged a try, and the chunks merely queued on the worker go back as they were. Without
+        // the file (no shared-memory directory), which chunk was running is known only when the
+        // worker held one: with several in flight, the result of one that finished may have died in
+        // the socket with the process. So a chunk is then charged a try only when it ran alone; the
+        // others are re-run alone ("suspects") until the one to blame is found, and no innocent call
+        // is failed by another's poison task.
+        var running = _setup.Codec.Slots?.Directory is { } directory
+            ? RunningChunkFile.ReadAndDelete(directory, worker.Pid)
+            : default;
         var alone = worker.InFlight.Count == 1;
         // Back to the front, in their original order, so the call they belong to is not starved.
         for (var i = worker.InFlight.Count - 1; i >= 0; i--)
@@ -506,8 +575,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 Release(work);
                 continue;
             }
-            work.Suspect = true;
-            if (!alone)
+            var charged = running.Known
+                ? running.Running && running.JobId == work.Job.Id && running.ChunkIndex == work.Chunk.Index
+                : alone;
+            if (!running.Known)
+                work.Suspect = true;
+            if (!charged)
             {
                 _queue.AddFirst(work);
                 continue;
@@ -625,12 +698,29 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         CheckAllExited();
     }
 
-    private void Break(Exception error)
+    /// <summary>Fails every call, pending and later, with <paramref name="error"/>, and kills the workers.</summary>
+    /// <param name="error">Why.</param>
+    /// <param name="retriable">
+    /// Workers could not start, which may pass: a call after the back-off tries again (<see cref="Reopen"/>).
+    /// Otherwise (the initializer threw or hung) every later call fails the same way.
+    /// </param>
+    private void Break(Exception error, bool retriable = false)
     {
         _broken = error;
-        AbortAll(error);
+        _reopenAt = null;
+        if (retriable)
+        {
+            var factor = Math.Pow(2, Math.Min(_breaks++, 16));
+            var delay = Math.Min(Settings.RespawnBackoffMax.Ticks, Settings.RespawnBackoffMin.Ticks * factor);
+            _reopenAt = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(delay * System.Diagnostics.Stopwatch.Frequency / TimeSpan.TicksPerSecond);
+        }
+        // Killed before the calls fail: a caller told that the workers were killed finds them so.
         foreach (var launched in _launched.Values)
+        {
+            launched.Discarded = true;
             launched.Process.Kill();
+        }
+        AbortAll(error);
         CheckAllExited();
     }
 
@@ -830,13 +920,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private void CheckAllExited()
     {
-        if (_state == State.Running && _broken is null)
-            return;
-        if (_launched.Count > 0 || _pendingLaunches > 0)
+        // A broken pool that is still open may launch workers again: it is over only once closed.
+        if (_launched.Count > 0 || _pendingLaunches > 0 || _state == State.Running)
             return;
         _setup.AllExited.TrySetResult();
-        if (_state != State.Running)
-            Context.Stop(Self);
+        Context.Stop(Self);
     }
 
     protected override void PostStop()
@@ -857,6 +945,13 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
 
     private static string StartTimerKey(int pid) => $"start-{pid}";
 
+    // What a process killed by SIGKILL or SIGTERM exits with (128 + the signal).
+    private const int SigKillExit = 137;
+    private const int SigTermExit = 143;
+
+    /// <summary>A registered worker's initializer has run for <c>multiproc.pool.initializer-timeout</c>.</summary>
+    private sealed record InitializerTimedOut(int Pid) : ILocalOnly;
+
     private static string RetireTimerKey(int pid) => $"retire-{pid}";
 
     private sealed class Launched(IWorkerProcess process)
@@ -867,6 +962,12 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         public bool Warm { get; init; }
 
         public Worker? Worker { get; set; }
+
+        /// <summary>Killed by this pool because it did not get ready in time: a failed start.</summary>
+        public bool TimedOut { get; set; }
+
+        /// <summary>Killed by this pool when it broke: its exit says nothing about starting workers.</summary>
+        public bool Discarded { get; set; }
     }
 
     private sealed class Worker(int pid, IActorRef actor)

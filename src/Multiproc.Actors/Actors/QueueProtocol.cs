@@ -88,8 +88,8 @@ internal static class QueueProtocol
     // Each carries the queue actor's private nonce: one sent by anyone else is dropped.
 
     /// <summary>A waiting <see cref="Take"/> ran out of time.</summary>
-    public sealed record TakeTimedOut(IActorRef ReplyTo, long RequestId, long Nonce) : INoSerializationVerificationNeeded;
+    public sealed record TakeTimedOut(IActorRef ReplyTo, long RequestId, long Nonce) : ILocalOnly;
 
     /// <summary>Forget the put origins of jobs that have been quiet for the retention time.</summary>
-    public sealed record EvictIdleOrigins(long Nonce) : INoSerializationVerificationNeeded;
+    public sealed record EvictIdleOrigins(long Nonce) : ILocalOnly;
 }

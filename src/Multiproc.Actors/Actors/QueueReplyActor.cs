@@ -34,5 +34,5 @@ internal sealed class QueueReplyActor : ReceiveActor
         Akka.Actor.Props.Create(() => new QueueReplyActor(complete, gone));
 
     /// <summary>Watch this queue actor (local only: sent by the client of this process).</summary>
-    public sealed record WatchQueue(IActorRef Queue) : INoSerializationVerificationNeeded;
+    public sealed record WatchQueue(IActorRef Queue) : ILocalOnly;
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Multiproc.Actors.Serialization;
 using static Multiproc.Actors.Actors.PoolCommands;
 using static Multiproc.Actors.Actors.PoolProtocol;
@@ -15,6 +16,7 @@ internal sealed class StreamActor : ReceiveActor
 {
     private readonly IStreamSink _sink;
     private readonly PayloadCodec _codec;
+    private readonly DroppedMessages _dropped = new(Context.GetLogger(), "A call's aggregator");
     private readonly HashSet<int> _reported = [];
     private readonly Dictionary<int, (Assembly Whole, int Slot)> _parts = new();
     private bool _draining;
@@ -23,7 +25,7 @@ internal sealed class StreamActor : ReceiveActor
     {
         _sink = sink;
         _codec = codec;
-        Receive<ChunkDone>(done =>
+        Receive<ChunkDone>(FromPool, done =>
         {
             if (_draining)
             {
@@ -47,7 +49,7 @@ internal sealed class StreamActor : ReceiveActor
             }
             Report(done.ChunkIndex, results, null);
         });
-        Receive<ChunkFailed>(failed => Report(failed.ChunkIndex, null, failed.Error.ToException()));
+        Receive<ChunkFailed>(FromPool, failed => Report(failed.ChunkIndex, null, failed.Error.ToException()));
         Receive<ChunkLost>(lost => Report(lost.ChunkIndex, null, lost.Error));
         Receive<Drain>(_ =>
         {
@@ -61,16 +63,20 @@ internal sealed class StreamActor : ReceiveActor
             for (var i = 0; i < split.Parts.Length; i++)
                 _parts[split.Parts[i].Index] = (whole, i);
         });
+        // Reports reach a call only through its pool, which took them from the worker that ran the chunk.
+        ReceiveAny(message => _dropped.Drop(message, Sender, "a call's results come only through its pool."));
     }
 
     /// <summary>
     /// The consumer is gone: give back the shared-memory slots of the reports still queued here,
     /// unread, then stop (a plain stop would drop them as dead letters, slots and all).
     /// </summary>
-    public sealed record Drain : INoSerializationVerificationNeeded
+    public sealed record Drain : ILocalOnly
     {
         public static readonly Drain Instance = new();
     }
+
+    private bool FromPool(object _) => Sender.Equals(Context.Parent);
 
     public static Props Props(IStreamSink sink, PayloadCodec codec) =>
         Akka.Actor.Props.Create(() => new StreamActor(sink, codec));

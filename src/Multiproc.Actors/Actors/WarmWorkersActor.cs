@@ -16,7 +16,7 @@ internal sealed class WarmWorkersActor : ReceiveActor, IWithTimers
 {
     private readonly string _token;
     private readonly MultiprocSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DroppedMessages _dropped = new(Context.GetLogger(), "Warm workers");
     // In the order they were kept: claims take the most recent first, whose caches are warmest.
     private readonly List<Entry> _entries = [];
 
@@ -64,7 +64,7 @@ internal sealed class WarmWorkersActor : ReceiveActor, IWithTimers
         var entry = Find(register.Pid);
         if (register.Token != _token || entry is null || !entry.Worker.Ref.Equals(Sender) || entry.Registered)
         {
-            _log.Warning("Dropped a worker registration from {0} (pid {1}): not a worker a pool of this context handed over.", Sender, register.Pid);
+            _dropped.Drop(register, Sender, $"pid {register.Pid} is not a worker a pool of this context handed over.");
             return;
         }
         entry.Registered = true;
@@ -167,7 +167,7 @@ internal sealed class WarmWorkersActor : ReceiveActor, IWithTimers
 
     private static string RetireKey(int pid) => $"retire-{pid}";
 
-    private sealed record IdledOut(int Pid) : INoSerializationVerificationNeeded;
+    private sealed record IdledOut(int Pid) : ILocalOnly;
 
     private sealed class Entry(WarmWorker worker)
     {

@@ -21,7 +21,7 @@ internal sealed class WorkerActor : ReceiveActor
     private readonly string _token;
     private readonly PayloadCodec _codec;
     private readonly MultiprocSettings _settings;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DroppedMessages _dropped;
     // Functions rebuilt by content outlive a Transfer: the next pool mostly sends the same ones.
     private readonly ConcurrentDictionary<ContentKey, ChunkRunner> _stateless = new();
     // Reports the task thread finished, sent by this actor: those that pile up while it is busy
@@ -37,6 +37,7 @@ internal sealed class WorkerActor : ReceiveActor
     public WorkerActor(IActorRef parent, string token, MultiprocSettings settings)
     {
         _parent = parent;
+        _dropped = new DroppedMessages(Context.GetLogger(), "Worker " + Environment.ProcessId);
         _token = token;
         _settings = settings;
         // Send runs on the task thread, where the actor context (and so Self) is not available.
@@ -51,7 +52,9 @@ internal sealed class WorkerActor : ReceiveActor
             _slots = welcome.SharedDirectory is { } directory && _settings.SharedMemoryThreshold > 0
                 ? SharedSlots.Attach(directory, _settings.SharedMemoryThreshold)
                 : null;
-            _tasks = new TaskThread(_parent, this, _slots is null ? _codec : _codec.WithSlots(_slots), _stateless);
+            // Tells the pool, should this process die, which chunk was executing (and so which to blame).
+            var running = welcome.SharedDirectory is { } poolDirectory ? RunningChunkFile.Create(poolDirectory, Environment.ProcessId) : null;
+            _tasks = new TaskThread(_parent, this, _slots is null ? _codec : _codec.WithSlots(_slots), _stateless, running);
             _tasks.Post(welcome);
         });
         Receive<RunChunk>(FromParent, chunk => _tasks?.Post(chunk));
@@ -93,8 +96,7 @@ internal sealed class WorkerActor : ReceiveActor
             Context.System.Terminate();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_parent), _ => Context.System.Terminate());
-        ReceiveAny(message =>
-            _log.Warning("Dropped {0} from {1}: a worker takes messages only from the pool that launched it.", message.GetType().Name, Sender));
+        ReceiveAny(message => _dropped.Drop(message, Sender, "a worker takes messages only from the pool that launched it."));
     }
 
     public static Props Props(IActorRef parent, string token, MultiprocSettings settings) =>
@@ -162,12 +164,12 @@ internal sealed class WorkerActor : ReceiveActor
 
     private long BatchBytes => WireSerializer.BatchLimit(_settings.MaximumMessageSize);
 
-    private sealed class FlushOutbox
+    private sealed class FlushOutbox : ILocalOnly
     {
         public static readonly FlushOutbox Instance = new();
     }
 
-    private sealed class TasksEnded
+    private sealed class TasksEnded : ILocalOnly
     {
         public static readonly TasksEnded Instance = new();
     }
@@ -194,8 +196,12 @@ internal sealed class WorkerActor : ReceiveActor
         // Reports sent when their chunk's puts are acknowledged (task thread only).
         private readonly List<Task> _waiting = new();
 
-        public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless)
+        private readonly RunningChunkFile? _running;
+
+        public TaskThread(IActorRef parent, WorkerActor owner, PayloadCodec codec, ConcurrentDictionary<ContentKey, ChunkRunner> stateless,
+            RunningChunkFile? running)
         {
+            _running = running;
             _stateless = stateless;
             _parent = parent;
             // Job ids are per pool: a queue tells the puts of tasks of different pools apart by this.
@@ -233,6 +239,7 @@ internal sealed class WorkerActor : ReceiveActor
             }
             // Reports still waiting for their puts leave before this worker is done (each wait is bounded by the put timeout).
             Task.WaitAll([.. _waiting]);
+            _running?.Dispose();
             _whenDone?.Invoke();
         }
 
@@ -256,7 +263,9 @@ internal sealed class WorkerActor : ReceiveActor
         private IMultiprocMessage? Run(RunChunk chunk)
         {
             using var puts = TaskPutScope.Begin(_poolKey, chunk.JobId, chunk.Start);
+            _running?.Begin(chunk.JobId, chunk.ChunkIndex);
             var report = RunTasks(chunk);
+            _running?.End();
             // Every item the chunk's tasks put must be in its queue before the result reaches the caller;
             // meanwhile the next chunk runs (up to a few chunks' reports wait like this).
             var settled = puts.FinishAsync();

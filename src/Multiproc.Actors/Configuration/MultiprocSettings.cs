@@ -23,6 +23,18 @@ internal sealed record MultiprocSettings
     public required TimeSpan RespawnBackoffMax { get; init; }
     public required TimeSpan WorkerStartTimeout { get; init; }
     public required int MaxFailedStarts { get; init; }
+
+    /// <summary>The configuration key that bounds a pool's processes; named in the error above it.</summary>
+    public const string MaxProcessesKey = "multiproc.pool.max-processes";
+
+    /// <summary>The most worker processes one pool may have (never fewer than the machine's cores).</summary>
+    public required int MaxProcesses { get; init; }
+
+    /// <summary>The configuration key that bounds a worker's initializer; named in the error when it runs over.</summary>
+    public const string InitializerTimeoutKey = "multiproc.pool.initializer-timeout";
+
+    /// <summary>How long a worker's initializer may run before the pool fails its calls.</summary>
+    public required TimeSpan InitializerTimeout { get; init; }
     public required TimeSpan RetireTimeout { get; init; }
     public required TimeSpan RegisterTimeout { get; init; }
     public required int WarmWorkersMax { get; init; }
@@ -51,6 +63,8 @@ internal sealed record MultiprocSettings
             RespawnBackoffMax = config.GetTimeSpan("multiproc.pool.respawn-backoff-max"),
             WorkerStartTimeout = config.GetTimeSpan("multiproc.pool.worker-start-timeout"),
             MaxFailedStarts = config.GetInt("multiproc.pool.max-failed-starts"),
+            MaxProcesses = config.GetInt(MaxProcessesKey),
+            InitializerTimeout = config.GetTimeSpan(InitializerTimeoutKey),
             RetireTimeout = config.GetTimeSpan("multiproc.pool.retire-timeout"),
             RegisterTimeout = config.GetTimeSpan("multiproc.worker.register-timeout"),
             WarmWorkersMax = config.GetInt("multiproc.warm-workers.max"),
@@ -63,6 +77,10 @@ internal sealed record MultiprocSettings
             throw new ConfigurationException($"{MaximumMessageSizeKey} must be at least 1 KiB, was {settings.MaximumMessageSize} bytes.");
         if (settings.Prefetch < 1)
             throw new ConfigurationException($"multiproc.pool.prefetch must be at least 1, was {settings.Prefetch}.");
+        if (settings.MaxProcesses < 1)
+            throw new ConfigurationException($"{MaxProcessesKey} must be at least 1, was {settings.MaxProcesses}.");
+        if (settings.InitializerTimeout <= TimeSpan.Zero)
+            throw new ConfigurationException($"{InitializerTimeoutKey} must be positive, was {settings.InitializerTimeout}.");
         if (settings.WarmWorkersMax < 0)
             throw new ConfigurationException($"multiproc.warm-workers.max must be 0 or more, was {settings.WarmWorkersMax}.");
         return settings;
