@@ -57,6 +57,19 @@ public sealed class StrangerLogFilterTests
     }
 
     [Fact]
+    public void A_connection_closed_during_its_handshake_logs_nothing()
+    {
+        // What a retiring worker leaves behind: a reconnect cut short by its own exit.
+        var error = new Error(null, "TcpServerHandler (akka://multiproc)", typeof(object),
+            "TLS handshake failed on channel [[::ffff:127.0.0.1]:38479->[::ffff:127.0.0.1]:53734](Id=0ead67f4)\nTLS handshake failed (Server side):\n  Error: Channel is closed");
+        var warning = new Warning("TcpServerHandler (akka://multiproc)", typeof(object),
+            "Rejected incoming connection from [[::ffff:127.0.0.1]:53734] due to TLS handshake failure. This is likely invalid or malicious traffic.");
+
+        Assert.Equal(LogFilterDecision.Drop, Filter.ShouldKeepMessage(error));
+        Assert.Equal(LogFilterDecision.Drop, Filter.ShouldKeepMessage(warning));
+    }
+
+    [Fact]
     public void Other_errors_of_the_transport_are_kept()
     {
         Assert.Equal(LogFilterDecision.Keep, Filter.ShouldKeepMessage(new Error(new IOException("reset"), "TcpServerHandler", typeof(object), "Error caught channel [x](Id=1)")));
