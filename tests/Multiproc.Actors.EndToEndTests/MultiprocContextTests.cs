@@ -73,6 +73,22 @@ public sealed class MultiprocContextTests
     });
 
     [Fact]
+    public Task A_context_keeps_untrusted_mode_on_whatever_its_configuration_says() => Bounded(async () =>
+    {
+        // The library's local-only commands are kept from other processes by untrusted mode.
+        var context = MultiprocContext.Create(ConfigurationFactory.ParseString("akka.remote.untrusted-mode = off"));
+        try
+        {
+            var provider = (Akka.Remote.RemoteActorRefProvider)((ExtendedActorSystem)context.System).Provider;
+            Assert.True(provider.RemoteSettings.UntrustedMode, "a configuration turned untrusted mode off in a system the library owns");
+        }
+        finally
+        {
+            await Deadline.Dispose(context);
+        }
+    });
+
+    [Fact]
     public Task A_pool_made_without_a_context_runs_in_the_default_one() => Bounded(async () =>
     {
         using var pool = await Call(() => new ProcessPool(1));

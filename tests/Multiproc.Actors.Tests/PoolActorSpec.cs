@@ -557,6 +557,28 @@ public sealed class PoolActorSpec : MultiprocSpec
         Assert.Equal(new[] { 10 }, await sink.Completion.Task.WaitAsync(RemainingOrDefault));
     }
 
+    [Fact]
+    public async Task A_worker_that_dies_on_its_own_between_tasks_is_blamed_as_without_its_file_so_the_call_ends()
+    {
+        // A task's background thread (or a bus error) ending the process after the task returned:
+        // "nothing was running" must not spare the chunk every time, or the call would loop forever.
+        _settings = _settings with { MaxTries = 1 };
+        var (pool, directory) = await StartPoolWithDirectory();
+        var worker = await Register(pool, 0);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+        await NextChunk(worker);
+
+        using (var running = RunningChunkFile.Create(directory, _launcher[0].Pid)!)
+        {
+            running.Begin(1, 0);
+            running.End();
+        }
+        _launcher[0].Exit(1);
+
+        var error = await Assert.ThrowsAsync<WorkerCrashedException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Equal(0, error.TaskIndex);
+    }
+
     /// <summary>A one-worker pool with a shared-memory directory, where its workers keep their running-chunk files.</summary>
     private async Task<(IActorRef Pool, string Directory)> StartPoolWithDirectory()
     {

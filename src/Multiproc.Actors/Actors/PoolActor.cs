@@ -147,7 +147,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
-            Break(e);
+            // A launch that fails (a full process table, no dotnet host for now) may pass: retried on a later call.
+            Break(e, retriable: true);
         }
         CheckAllExited();
     }
@@ -548,7 +549,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
-            Break(e);
+            // A launch that fails (a full process table, no dotnet host for now) may pass: retried on a later call.
+            Break(e, retriable: true);
         }
     }
 
@@ -564,6 +566,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         var running = _setup.Codec.Slots?.Directory is { } directory
             ? RunningChunkFile.ReadAndDelete(directory, worker.Pid)
             : default;
+        // The file is believed about the chunk it names; "nothing was running" only for a kill from
+        // outside. Any other death between tasks (a task's background thread, a crash of the worker's
+        // own thread, a bus error on a full /dev/shm) is blamed as without the file, so a worker that
+        // dies that way every time still fails its call after max-tries rather than looping forever.
+        var known = running.Known && (running.Running || exitCode is SigKillExit or SigTermExit);
         var alone = worker.InFlight.Count == 1;
         // Back to the front, in their original order, so the call they belong to is not starved.
         for (var i = worker.InFlight.Count - 1; i >= 0; i--)
@@ -575,10 +582,10 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
                 Release(work);
                 continue;
             }
-            var charged = running.Known
+            var charged = known
                 ? running.Running && running.JobId == work.Job.Id && running.ChunkIndex == work.Chunk.Index
                 : alone;
-            if (!running.Known)
+            if (!known)
                 work.Suspect = true;
             if (!charged)
             {
@@ -624,7 +631,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
-            Break(e);
+            // A launch that fails (a full process table, no dotnet host for now) may pass: retried on a later call.
+            Break(e, retriable: true);
         }
     }
 

@@ -53,7 +53,10 @@ internal sealed class RunningChunkFile : IDisposable
                 Access = FileAccess.ReadWrite,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
-            file.SetLength(Size);
+            // Written, not just sized: a sparse page of a full /dev/shm would fail only at the first
+            // store through the map, as a bus error that kills the worker; a write fails here instead.
+            file.Write(new byte[Size]);
+            file.Flush();
             var map = MemoryMappedFile.CreateFromFile(file, null, Size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
             return new RunningChunkFile(map, map.CreateViewAccessor(0, Size, MemoryMappedFileAccess.ReadWrite));
         }

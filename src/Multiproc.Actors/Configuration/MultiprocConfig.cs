@@ -14,6 +14,10 @@ internal static class MultiprocConfig
 
     private static readonly Lazy<Config> Reference = new(Load);
 
+    // The library's local-only commands are kept from other processes by untrusted mode (they are
+    // IPossiblyHarmful): in a system the library owns, a user's configuration cannot turn it off.
+    private static readonly Config UntrustedMode = ConfigurationFactory.ParseString("akka.remote.untrusted-mode = on");
+
     /// <summary>hocon/multiproc.conf as embedded in this assembly.</summary>
     public static Config Default => Reference.Value;
 
@@ -50,7 +54,7 @@ internal static class MultiprocConfig
         QuietLeakDetector();
         if (key is not null)
         {
-            config = TransportKey.EnableSsl.WithFallback(config);
+            config = TransportKey.EnableSsl.WithFallback(UntrustedMode).WithFallback(config);
             setups = [.. setups, key.Setup()];
         }
         var system = new ActorSystemImpl(name, config, ActorSystemSetup.Create([BootstrapSetup.Create().WithConfig(config), .. setups]));

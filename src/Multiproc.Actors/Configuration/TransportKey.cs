@@ -41,7 +41,12 @@ internal sealed class TransportKey
     public static Task<TransportKey> ForProcess()
     {
         lock (Gate)
+        {
+            // A failed attempt is not kept: the next context tries again.
+            if (_process is { IsFaulted: true } or { IsCanceled: true })
+                _process = null;
             return _process ??= Task.Run(Create);
+        }
     }
 
     /// <summary>Makes the key this process got from its parent the one its own contexts use.</summary>

@@ -268,8 +268,10 @@ internal static class TravelCheck
         // field by field (its native fields would be refused here).
         if (typeof(Exception).IsAssignableFrom(type))
             return new Shape(Kind.Exception, [], null, null);
-        if (type.IsArray || ElementType(type) is not null)
-            return new Shape(Kind.Elements, [], null, null);
+        // Items that can neither nest nor hold anything refused (a List<int> of the value itself,
+        // whatever the declared type said) are not walked one by one.
+        if (ElementType(type) is { } element)
+            return IsFlat(element) ? Shape.Leaf : new Shape(Kind.Elements, [], null, null);
         var fields = InstanceFields(type).ToArray();
         foreach (var field in fields)
         {

@@ -52,6 +52,18 @@ public sealed class TravelCheckTests : MultiprocSpec
     }
 
     [Fact]
+    public void A_framework_collection_of_flat_items_counts_one_level_whatever_its_length()
+    {
+        var list = Enumerable.Range(0, 100_000).ToList();
+        var map = Enumerable.Range(0, 1000).ToDictionary(i => i.ToString(), i => i);
+
+        Assert.Null(TravelCheck.Inspect(list, 1000, out var listDepth));
+        Assert.Null(TravelCheck.Inspect(map, 1000, out var mapDepth));
+        Assert.Equal(1, listDepth);
+        Assert.Equal(1, mapDepth);
+    }
+
+    [Fact]
     public void A_chain_as_long_as_the_limit_passes_and_one_node_more_is_refused_with_its_depth()
     {
         Assert.Null(TravelCheck.Inspect(Chain(1000), 1000, out var depth));
