@@ -448,6 +448,26 @@ public sealed class PoolActorSpec : MultiprocSpec
     }
 
     [Fact]
+    public async Task Workers_killed_while_starting_every_time_fail_the_calls_in_the_end_rather_than_leave_them_waiting()
+    {
+        // An OOM killer or a memory limit that kills every new worker: forgiven for a while, not for ever.
+        _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(1), RespawnBackoffMax = TimeSpan.FromMilliseconds(2) };
+        var pool = await StartPool(1);
+        var sink = Submit(pool, jobId: 1, [1], chunkSize: 1);
+
+        var limit = 10 * _settings.MaxFailedStarts + _settings.MaxFailedStarts;
+        for (var i = 0; i < limit && !sink.Completion.Task.IsCompleted; i++)
+        {
+            await AwaitConditionAsync(() => Task.FromResult(_launcher.Launched.Count > i || sink.Completion.Task.IsCompleted));
+            if (_launcher.Launched.Count > i)
+                _launcher[i].Exit(137);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.Completion.Task.WaitAsync(RemainingOrDefault));
+        Assert.Contains("failed to start", error.Message);
+    }
+
+    [Fact]
     public async Task A_pool_broken_by_workers_that_cannot_start_tries_again_on_a_call_after_its_back_off()
     {
         _settings = _settings with { RespawnBackoffMin = TimeSpan.FromMilliseconds(200), RespawnBackoffMax = TimeSpan.FromSeconds(1) };

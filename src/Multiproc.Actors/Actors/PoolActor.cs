@@ -40,6 +40,11 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
     private State _state = State.Running;
     private Exception? _broken;
     private int _failedStarts;
+    // Starts in a row cut short by a signal: forgiven, up to KilledStartsFactor × max-failed-starts,
+    // so that an OOM killer or a memory limit that kills every new worker still fails the calls
+    // instead of leaving them waiting for ever.
+    private int _killedStarts;
+    private const int KilledStartsFactor = 10;
     // Breaks in a row because workers could not start, and when the next call may try again.
     private int _breaks;
     private long? _reopenAt;
@@ -207,6 +212,7 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             return;
         worker.Ready = true;
         _failedStarts = 0;
+        _killedStarts = 0;
         _breaks = 0;
         Timers.Cancel(StartTimerKey(worker.Pid));
         Dispatch();
@@ -500,7 +506,8 @@ internal sealed class PoolActor : ReceiveActor, IWithTimers
             CheckAllExited();
             return;
         }
-        var killedFromOutside = !wasReady && !launched.TimedOut && exitCode is SigKillExit or SigTermExit;
+        var killedFromOutside = !wasReady && !launched.TimedOut && exitCode is SigKillExit or SigTermExit
+            && ++_killedStarts < KilledStartsFactor * Settings.MaxFailedStarts;
         if (!wasReady && !killedFromOutside && ++_failedStarts >= Settings.MaxFailedStarts)
         {
             Break(new InvalidOperationException(
